@@ -1,0 +1,146 @@
+// Benchmarks of the OT module: what a server pays to rebase a stale client
+// op. Inputs are generated before timing starts; only the named work is timed.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ot/text_op.h"
+
+namespace quire::ot {
+namespace {
+
+constexpr size_t kHistory = 10000;
+constexpr size_t kStartLength = 5000;
+
+// A keystroke history like a person's: mostly typing at the caret, some
+// backspaces, an occasional jump to another place. Each op is one keystroke
+// on the document the previous ones produced.
+const std::vector<TextOp>& KeystrokeHistory() {
+  static const std::vector<TextOp> history = [] {
+    std::mt19937_64 rng(42);
+    std::vector<TextOp> ops;
+    size_t len = kStartLength;
+    size_t caret = len / 2;
+    for (size_t i = 0; i < kHistory; ++i) {
+      const int roll = static_cast<int>(rng() % 100);
+      if (roll < 5) caret = rng() % (len + 1);
+      if (roll >= 5 && roll < 15 && caret > 0) {
+        ops.push_back(TextOp().Retain(caret - 1).Delete(1));
+        --caret;
+        --len;
+      } else {
+        const char c = static_cast<char>('a' + rng() % 26);
+        ops.push_back(TextOp().Retain(caret).Insert(std::string_view(&c, 1), 1));
+        ++caret;
+        ++len;
+      }
+    }
+    return ops;
+  }();
+  return history;
+}
+
+// The stale client op: five components on the document before the history.
+TextOp ClientOp() {
+  return TextOp().Retain(1200).Insert("hello").Retain(2000).Insert("world").Delete(4);
+}
+
+void BM_TransformRandomPair(benchmark::State& state) {
+  std::mt19937_64 rng(7);
+  auto random_op = [&rng] {
+    TextOp op;
+    size_t left = 100;
+    for (int i = 0; i < 3; ++i) {
+      const size_t r = rng() % 30;
+      op.Retain(std::min(r, left));
+      left -= std::min(r, left);
+      if (rng() % 2) {
+        op.Insert("abc");
+      } else {
+        const size_t d = std::min<size_t>(1 + rng() % 5, left);
+        op.Delete(d);
+        left -= d;
+      }
+    }
+    return op;
+  };
+  std::vector<std::pair<TextOp, TextOp>> pairs;
+  for (int i = 0; i < 1024; ++i) pairs.emplace_back(random_op(), random_op());
+  TextOp out;
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& [a, b] = pairs[i++ & 1023];
+    Transform(a, b, Side::kLeft, &out);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TransformRandomPair);
+
+// One stale op across 10,000 keystrokes, one transform each.
+void BM_RebaseOneByOne(benchmark::State& state) {
+  const std::vector<TextOp>& history = KeystrokeHistory();
+  const TextOp op = ClientOp();
+  for (auto _ : state) {
+    TextOp rebased = Rebase(op, history, Side::kRight);
+    benchmark::DoNotOptimize(rebased);
+  }
+  state.SetItemsProcessed(state.iterations() * history.size());
+  state.SetLabel("items = history ops transformed across");
+}
+BENCHMARK(BM_RebaseOneByOne)->Unit(benchmark::kMicrosecond);
+
+// Baseline for the one above, in the same run: a fresh op per transform.
+void BM_RebaseAllocating(benchmark::State& state) {
+  const std::vector<TextOp>& history = KeystrokeHistory();
+  for (auto _ : state) {
+    TextOp rebased = ClientOp();
+    for (const TextOp& h : history) rebased = Transform(rebased, h, Side::kRight);
+    benchmark::DoNotOptimize(rebased);
+  }
+  state.SetItemsProcessed(state.iterations() * history.size());
+}
+BENCHMARK(BM_RebaseAllocating)->Unit(benchmark::kMicrosecond);
+
+// The same rebase by composing the history first (timed), then one transform.
+void BM_RebaseComposeFirst(benchmark::State& state) {
+  const std::vector<TextOp>& history = KeystrokeHistory();
+  const TextOp op = ClientOp();
+  for (auto _ : state) {
+    const TextOp composed = ComposeAll(history);
+    TextOp rebased = Transform(op, composed, Side::kRight);
+    benchmark::DoNotOptimize(rebased);
+  }
+  state.SetItemsProcessed(state.iterations() * history.size());
+}
+BENCHMARK(BM_RebaseComposeFirst)->Unit(benchmark::kMicrosecond);
+
+// Composing 10,000 keystrokes into one op: balanced (ComposeAll) ...
+void BM_ComposeAll10k(benchmark::State& state) {
+  const std::vector<TextOp>& history = KeystrokeHistory();
+  for (auto _ : state) {
+    TextOp all = ComposeAll(history);
+    benchmark::DoNotOptimize(all);
+  }
+  state.SetItemsProcessed(state.iterations() * history.size());
+}
+BENCHMARK(BM_ComposeAll10k)->Unit(benchmark::kMicrosecond);
+
+// ... and as a left fold, the naive baseline, in the same run.
+void BM_ComposeFold10k(benchmark::State& state) {
+  const std::vector<TextOp>& history = KeystrokeHistory();
+  for (auto _ : state) {
+    TextOp all;
+    for (const TextOp& op : history) all = Compose(all, op);
+    benchmark::DoNotOptimize(all);
+  }
+  state.SetItemsProcessed(state.iterations() * history.size());
+}
+BENCHMARK(BM_ComposeFold10k)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace quire::ot
+
+BENCHMARK_MAIN();
