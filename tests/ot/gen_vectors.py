@@ -291,6 +291,29 @@ def check(cond, msg, name):
         raise AssertionError("case %r: %s" % (name, msg))
 
 
+def rand_c(rng, a, doc, apply_a):
+    """A random op on a's result that often edits the text a inserted (the
+    case compose(a, transform(b, a)) never reaches)."""
+    L = len(doc)
+    ma = expand(a, L)
+    inserted, pos = [], 0
+    for g in range(L + 1):
+        inserted.extend(range(pos, pos + len(ma.ins[g])))
+        pos += len(ma.ins[g])
+        if g < L and not ma.deleted[g]:
+            pos += 1
+    alpha = "".join(sorted(set(doc + apply_a))) or ALPHABETS["mixed"]
+    m = rand_model(rng, len(apply_a), alpha)
+    if inserted and rng.random() < 0.7:
+        start = rng.choice(inserted)
+        n = rng.randint(1, min(len(apply_a) - start, 4))
+        for i in range(start, start + n):
+            m.deleted[i] = True
+        if rng.random() < 0.5:
+            m.ins[rng.choice(inserted)] += rand_text(rng, alpha, 2)
+    return m.to_op()
+
+
 def make_case(name, doc, a, b):
     L = len(doc)
     for ch in doc:
@@ -344,6 +367,12 @@ def make_case(name, doc, a, b):
     check(compose([], a, L) == a and compose(a, [], L) == a,
           "compose identity op", name)
 
+    c = rand_c(random.Random(name), a, doc, apply_a)
+    check(is_normalized(c) and op_input_length(c) <= len(apply_a), "c", name)
+    comp_c = compose(a, c, L)
+    check(is_normalized(comp_c), "compose(a, c) not normalized", name)
+    check(apply(doc, comp_c) == apply(apply_a, c), "compose(a, c) identity", name)
+
     inv = invert(a, doc)
     check(is_normalized(inv), "invert not normalized", name)
     check(apply(apply_a, inv) == doc, "invert identity fails", name)
@@ -379,6 +408,8 @@ def make_case(name, doc, a, b):
         "merged_a_left": merged_l,
         "merged_a_right": merged_r,
         "compose": comp,
+        "c": c,
+        "compose_a_c": comp_c,
         "invert_a": inv,
         "positions_before": pb,
         "positions_after": pa,

@@ -62,6 +62,8 @@ TEST(OtVectorsTest, MatchReferenceModel) {
     EXPECT_EQ(MustApply(c.at("apply_b").get<std::string>(), Transform(a, b, Side::kRight)),
               c.at("merged_a_right").get<std::string>());
     EXPECT_EQ(Compose(a, Transform(b, a, Side::kRight)), OpFromJson(c.at("compose")));
+    const TextOp c_op = OpFromJson(c.at("c"));  // Made on apply_a.
+    EXPECT_EQ(Compose(a, c_op), OpFromJson(c.at("compose_a_c")));
     Result<TextOp> inv = Invert(a, doc);
     ASSERT_TRUE(inv.ok());
     EXPECT_EQ(*inv, OpFromJson(c.at("invert_a")));
