@@ -1,0 +1,30 @@
+// Byte coding helpers: LEB128 varints (7 bits a byte, low bits first),
+// zigzag for signed values, little-endian fixed32, and CRC-32 (the
+// IEEE/zlib polynomial) for integrity checks of stored bytes.
+#ifndef QUIRE_BASE_CODING_H_
+#define QUIRE_BASE_CODING_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace quire {
+
+void PutVarint(std::string* out, uint64_t v);
+void PutFixed32(std::string* out, uint32_t v);
+inline uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+// Reads from the front of *in and advances it. False on truncation or a
+// varint longer than 10 bytes / above 64 bits.
+bool GetVarint(std::string_view* in, uint64_t* v);
+bool GetFixed32(std::string_view* in, uint32_t* v);
+
+uint32_t Crc32(std::string_view data, uint32_t crc = 0);
+
+}  // namespace quire
+
+#endif  // QUIRE_BASE_CODING_H_

@@ -1,0 +1,96 @@
+// DocState is the whole of one replica: the op log (History), the
+// document order (SpanTree), the pending queue and the local typing cache.
+// TextDoc is its public face; encoding.cc builds one from bytes.
+//
+// Thread safety: none; const methods are safe concurrently.
+#ifndef QUIRE_CRDT_INTERNAL_DOC_STATE_H_
+#define QUIRE_CRDT_INTERNAL_DOC_STATE_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "crdt/change.h"
+#include "crdt/internal/history.h"
+#include "crdt/internal/span_tree.h"
+#include "crdt/text_doc.h"
+#include "ot/text_op.h"
+
+namespace quire::crdt::internal {
+
+class DocState {
+ public:
+  explicit DocState(AgentId agent) : agent_(agent) {}
+
+  AgentId agent() const { return agent_; }
+  const History& history() const { return history_; }
+  const SpanTree& tree() const { return tree_; }
+
+  Change Insert(uint32_t pos, std::string_view utf8);
+  Change Remove(uint32_t pos, uint32_t len);
+
+  // Integrates a remote change; adds its patch (and that of any held-back
+  // change it unblocks) to *patch when patch != nullptr.
+  Status Apply(const Change& change, ot::TextOp* patch);
+  std::vector<Change> ChangesSince(const Version& version) const;
+  Status Merge(const DocState& other);
+
+  // Integration by LV, for Apply and for decoding. `parents` are sorted
+  // LVs < history().size(); origins and targets are known inserts (or
+  // kRootLv origins). Each returns the ops' patch through *patch (may be
+  // nullptr).
+  void IntegrateInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv origin_left,
+                       Lv origin_right, std::string_view text, bool ascii,
+                       std::vector<ot::TextOp>* patches);
+  void IntegrateDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
+                       bool backward, std::vector<ot::TextOp>* patches);
+  History& mutable_history() { return history_; }
+  // InvalidArgument unless the left origin lies before the right one.
+  // REQUIRES: both are known inserts or kRootLv.
+  Status CheckOriginOrder(Lv origin_left, Lv origin_right) const;
+
+  Version GetVersion() const;
+  Frontier GetFrontier() const;
+  std::vector<Id> MissingDependencies() const;
+  size_t PendingCount() const { return pending_.size(); }
+  PendingLimits& pending_limits() { return limits_; }
+
+  std::string Text() const;
+  size_t MemoryUsage() const;
+  void CheckInvariants() const;
+
+ private:
+  enum class Readiness { kReady, kDuplicate, kMissing };
+  Readiness CheckReady(const Change& change) const;
+  // Validates and integrates a ready change. On error nothing changed.
+  Status Integrate(const Change& change, std::vector<ot::TextOp>* patches);
+  Status HoldBack(const Change& change);
+  void DrainPending(std::vector<ot::TextOp>* patches);
+  uint32_t LocalAgent();
+  Cursor FindInsertPlace(Lv origin_left, Lv origin_right, AgentId agent, uint64_t seq) const;
+  uint32_t RawPosOf(Lv lv) const;
+  std::vector<Id> IdsOf(const std::vector<Lv>& lvs) const;
+
+  AgentId agent_;
+  History history_;
+  SpanTree tree_;
+
+  // Local typing fast path: after a local insert, the cursor just after
+  // the inserted text, its visible position, and the inserted run's right
+  // origin. Any other change to the document clears it.
+  bool cache_valid_ = false;
+  Cursor cache_cursor_;
+  uint32_t cache_pos_ = 0;
+  Lv cache_origin_right_ = kRootLv;
+
+  std::vector<Change> pending_;
+  size_t pending_bytes_ = 0;
+  size_t dropped_pending_ = 0;  // Held-back changes found invalid once ready.
+  PendingLimits limits_;
+  std::vector<Lv> scratch_parents_;
+};
+
+}  // namespace quire::crdt::internal
+
+#endif  // QUIRE_CRDT_INTERNAL_DOC_STATE_H_

@@ -1,0 +1,231 @@
+#include "crdt/internal/history.h"
+
+#include <algorithm>
+
+#include "base/utf8.h"
+
+namespace quire::crdt::internal {
+
+int History::FindAgent(AgentId agent) const {
+  auto it = agent_index_.find(agent.value);
+  return it == agent_index_.end() ? -1 : static_cast<int>(it->second);
+}
+
+uint32_t History::AddAgent(AgentId agent) {
+  const int found = FindAgent(agent);
+  if (found >= 0) return static_cast<uint32_t>(found);
+  const auto index = static_cast<uint32_t>(agents_.size());
+  agents_.push_back(AgentInfo{agent, 0, {}});
+  agent_index_.emplace(agent.value, index);
+  return index;
+}
+
+bool History::LvOf(const Id& id, Lv* lv) const {
+  const int a = FindAgent(id.agent);
+  if (a < 0) return false;
+  const AgentInfo& info = agents_[a];
+  if (id.seq >= info.next_seq) return false;
+  // The last run of this agent starting at or before id.seq.
+  auto it = std::upper_bound(info.runs.begin(), info.runs.end(), id.seq,
+                             [this](uint64_t seq, uint32_t r) { return seq < agent_runs_[r].seq; });
+  const AgentRun& run = agent_runs_[*std::prev(it)];
+  *lv = run.lv + static_cast<Lv>(id.seq - run.seq);
+  return true;
+}
+
+const AgentRun& History::AgentRunAt(Lv lv) const {
+  auto it = std::upper_bound(agent_runs_.begin(), agent_runs_.end(), lv,
+                             [](Lv v, const AgentRun& r) { return v < r.lv; });
+  return *std::prev(it);
+}
+
+Id History::IdOf(Lv lv) const {
+  const AgentRun& run = AgentRunAt(lv);
+  return Id{agents_[run.agent].id, run.seq + (lv - run.lv)};
+}
+
+size_t History::RunIndex(Lv lv) const {
+  size_t i = last_run_;
+  if (i < runs_.size() && runs_[i].lv <= lv) {
+    if (lv - runs_[i].lv < runs_[i].len) return i;
+    if (i + 1 < runs_.size() && lv - runs_[i + 1].lv < runs_[i + 1].len) return last_run_ = i + 1;
+  }
+  auto it = std::upper_bound(runs_.begin(), runs_.end(), lv,
+                             [](Lv v, const OpRun& r) { return v < r.lv; });
+  return last_run_ = static_cast<size_t>(it - runs_.begin()) - 1;
+}
+
+const OpRun& History::RunAt(Lv lv) const { return runs_[RunIndex(lv)]; }
+
+bool History::AllInserts(Lv lv, uint32_t len) const {
+  const uint64_t end = uint64_t{lv} + len;
+  if (end > next_lv_) return false;
+  for (uint64_t x = lv; x < end;) {
+    const OpRun& r = RunAt(static_cast<Lv>(x));
+    if (r.kind != OpRun::kInsert) return false;
+    x = uint64_t{r.lv} + r.len;
+  }
+  return true;
+}
+
+Lv History::OriginLeft(Lv lv) const {
+  const OpRun& r = RunAt(lv);
+  return lv == r.lv ? r.a : lv - 1;
+}
+
+Lv History::OriginRight(Lv lv) const { return RunAt(lv).b; }
+
+uint32_t History::ByteOffset(const OpRun& run, uint32_t k) const {
+  if ((run.flags & OpRun::kNonAscii) == 0) return k;
+  const uint32_t j = k / 64;
+  size_t off = j == 0 ? 0 : checkpoints_[run.aux + j - 1];
+  const std::string_view text = std::string_view(content_).substr(run.content);
+  utf8::Advance(text, &off, k - j * 64);
+  return static_cast<uint32_t>(off);
+}
+
+std::string_view History::Content(Lv lv, uint32_t len) const {
+  const OpRun& first = RunAt(lv);
+  const uint32_t start = first.content + ByteOffset(first, lv - first.lv);
+  const Lv last_lv = lv + len - 1;
+  const OpRun& last = RunAt(last_lv);
+  uint32_t end = last.content + ByteOffset(last, last_lv - last.lv);
+  end += static_cast<uint32_t>(utf8::SequenceLength(static_cast<uint8_t>(content_[end])));
+  return std::string_view(content_).substr(start, end - start);
+}
+
+void History::ParentsOf(Lv lv, std::vector<Lv>* out) const {
+  out->clear();
+  auto it = std::upper_bound(graph_.begin(), graph_.end(), lv,
+                             [](Lv v, const GraphEntry& e) { return v < e.lv; });
+  const GraphEntry& e = *std::prev(it);
+  if (lv != e.lv) {
+    out->push_back(lv - 1);
+    return;
+  }
+  out->assign(parent_pool_.begin() + e.parents_start,
+              parent_pool_.begin() + e.parents_start + e.parents_count);
+}
+
+Lv History::Append(uint32_t agent, const std::vector<Lv>& parents, uint32_t len) {
+  const Lv lv = next_lv_;
+  AgentInfo& info = agents_[agent];
+  if (!agent_runs_.empty()) {
+    AgentRun& last = agent_runs_.back();
+    if (last.agent == agent && last.lv + last.len == lv && last.seq + last.len == info.next_seq) {
+      last.len += len;
+    } else {
+      info.runs.push_back(static_cast<uint32_t>(agent_runs_.size()));
+      agent_runs_.push_back(AgentRun{lv, len, agent, info.next_seq});
+    }
+  } else {
+    info.runs.push_back(0);
+    agent_runs_.push_back(AgentRun{lv, len, agent, info.next_seq});
+  }
+  info.next_seq += len;
+
+  if (parents.size() == 1 && parents[0] + 1 == lv && !graph_.empty() &&
+      graph_.back().lv + graph_.back().len == lv) {
+    graph_.back().len += len;
+  } else {
+    graph_.push_back(GraphEntry{lv, len, static_cast<uint32_t>(parent_pool_.size()),
+                                static_cast<uint32_t>(parents.size())});
+    parent_pool_.insert(parent_pool_.end(), parents.begin(), parents.end());
+  }
+
+  // The new op supersedes its parents in the frontier.
+  if (frontier_.size() == 1 && parents.size() == 1 && frontier_[0] == parents[0]) {
+    frontier_[0] = lv + len - 1;
+  } else {
+    std::erase_if(frontier_, [&](Lv f) {
+      return std::binary_search(parents.begin(), parents.end(), f);
+    });
+    frontier_.push_back(lv + len - 1);  // The largest LV: stays sorted.
+  }
+  next_lv_ += len;
+  return lv;
+}
+
+void History::AddCheckpoints(OpRun& run, uint32_t from_len) {
+  // The run holds checkpoints for code points 64, 128, ... below from_len;
+  // add those below run.len. It is the last run, so its checkpoints are
+  // the last ones in checkpoints_.
+  const uint32_t existing = from_len == 0 ? 0 : (from_len - 1) / 64;
+  uint32_t at = existing * 64;
+  size_t off = existing == 0 ? 0 : checkpoints_[run.aux + existing - 1];
+  const std::string_view text = std::string_view(content_).substr(run.content);
+  for (uint32_t next = at + 64; next < run.len; next += 64) {
+    utf8::Advance(text, &off, next - at);
+    at = next;
+    checkpoints_.push_back(static_cast<uint32_t>(off));
+  }
+}
+
+Lv History::AppendInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_t len,
+                         Lv origin_left, Lv origin_right, std::string_view text, bool ascii) {
+  const Lv lv = Append(agent, parents, len);
+  if (!runs_.empty()) {
+    OpRun& last = runs_.back();
+    if (last.kind == OpRun::kInsert && last.lv + last.len == lv && origin_left == lv - 1 &&
+        origin_right == last.b) {
+      const uint32_t old_len = last.len;
+      if (!ascii && (last.flags & OpRun::kNonAscii) == 0) {
+        // The run stops being ASCII: index what it holds so far.
+        last.flags |= OpRun::kNonAscii;
+        last.aux = static_cast<uint32_t>(checkpoints_.size());
+        for (uint32_t c = 64; c < old_len; c += 64) checkpoints_.push_back(c);
+      }
+      content_.append(text);
+      last.len += len;
+      if (last.flags & OpRun::kNonAscii) AddCheckpoints(last, old_len);
+      return lv;
+    }
+  }
+  OpRun run{lv,
+            len,
+            origin_left,
+            origin_right,
+            static_cast<uint32_t>(content_.size()),
+            static_cast<uint32_t>(checkpoints_.size()),
+            OpRun::kInsert,
+            static_cast<uint8_t>(ascii ? 0 : OpRun::kNonAscii)};
+  content_.append(text);
+  runs_.push_back(run);
+  if (!ascii) AddCheckpoints(runs_.back(), 0);
+  return lv;
+}
+
+Lv History::AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
+                         bool backward) {
+  const Lv lv = Append(agent, parents, len);
+  if (!runs_.empty()) {
+    OpRun& last = runs_.back();
+    if (last.kind == OpRun::kDelete && last.lv + last.len == lv) {
+      const int64_t t = target;
+      const bool fwd_ok = t == int64_t{last.a} + last.len && (last.len == 1 || !last.backward()) &&
+                          (len == 1 || !backward);
+      const bool bwd_ok = t == int64_t{last.a} - last.len && (last.len == 1 || last.backward()) &&
+                          (len == 1 || backward);
+      if (fwd_ok || bwd_ok) {
+        last.flags = fwd_ok ? 0 : OpRun::kBackward;
+        last.len += len;
+        return lv;
+      }
+    }
+  }
+  runs_.push_back(OpRun{lv, len, target, 0, 0, 0, OpRun::kDelete,
+                        static_cast<uint8_t>(backward && len > 1 ? OpRun::kBackward : 0)});
+  return lv;
+}
+
+size_t History::MemoryUsage() const {
+  size_t n = agents_.capacity() * sizeof(AgentInfo) + agent_runs_.capacity() * sizeof(AgentRun) +
+             runs_.capacity() * sizeof(OpRun) + content_.capacity() +
+             checkpoints_.capacity() * sizeof(uint32_t) + graph_.capacity() * sizeof(GraphEntry) +
+             parent_pool_.capacity() * sizeof(Lv) + frontier_.capacity() * sizeof(Lv) +
+             agent_index_.size() * 32;
+  for (const AgentInfo& a : agents_) n += a.runs.capacity() * sizeof(uint32_t);
+  return n;
+}
+
+}  // namespace quire::crdt::internal

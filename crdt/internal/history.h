@@ -1,0 +1,130 @@
+// History is a document's op log, indexed by local version (LV): the
+// inserted text, each op's kind and origins or targets, which agent and
+// seq each LV is, and the causal graph. Everything is run-length encoded:
+// a typed word is one OpRun, one AgentRun and (usually) part of one
+// GraphEntry.
+//
+// Thread safety: none; const methods are safe concurrently.
+#ifndef QUIRE_CRDT_INTERNAL_HISTORY_H_
+#define QUIRE_CRDT_INTERNAL_HISTORY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "crdt/id.h"
+#include "crdt/internal/span_tree.h"
+
+namespace quire::crdt::internal {
+
+struct OpRun {
+  enum Kind : uint8_t { kInsert = 0, kDelete = 1 };
+  enum Flags : uint8_t { kBackward = 1, kNonAscii = 2 };
+  Lv lv;
+  uint32_t len;
+  Lv a;              // kInsert: left origin of the first op. kDelete: first target.
+  Lv b;              // kInsert: right origin of every op.
+  uint32_t content;  // kInsert: byte offset of the text in content().
+  uint32_t aux;      // kInsert, non-ASCII: first checkpoint index.
+  uint8_t kind;
+  uint8_t flags;
+
+  bool backward() const { return (flags & kBackward) != 0; }
+  // kDelete: the LV deleted by op lv + k.
+  Lv TargetAt(uint32_t k) const { return backward() ? a - k : a + k; }
+};
+
+struct AgentRun {  // LVs [lv, lv + len) are seqs [seq, seq + len) of `agent`.
+  Lv lv;
+  uint32_t len;
+  uint32_t agent;  // Index into agents().
+  uint64_t seq;
+};
+
+struct GraphEntry {  // Op lv's parents are listed; each later op's parent is the op before.
+  Lv lv;
+  uint32_t len;
+  uint32_t parents_start;  // Into parent_pool().
+  uint32_t parents_count;
+};
+
+struct AgentInfo {
+  AgentId id;
+  uint64_t next_seq = 0;
+  std::vector<uint32_t> runs;  // Indexes into agent_runs(), in seq order.
+};
+
+class History {
+ public:
+  Lv size() const { return next_lv_; }  // LVs so far.
+
+  // Agents.
+  const std::vector<AgentInfo>& agents() const { return agents_; }
+  // Index of `agent`, or -1.
+  int FindAgent(AgentId agent) const;
+  uint32_t AddAgent(AgentId agent);
+
+  // Id <-> LV. LvOf: false when the op is not known.
+  bool LvOf(const Id& id, Lv* lv) const;
+  Id IdOf(Lv lv) const;  // REQUIRES: lv < size().
+  Id IdOrRoot(Lv lv) const { return lv == kRootLv ? Id::Root() : IdOf(lv); }
+  const AgentRun& AgentRunAt(Lv lv) const;
+
+  // Ops. REQUIRES: lv < size().
+  const OpRun& RunAt(Lv lv) const;
+  bool IsInsert(Lv lv) const { return RunAt(lv).kind == OpRun::kInsert; }
+  // True when every LV in [lv, lv + len) is an insert.
+  bool AllInserts(Lv lv, uint32_t len) const;
+  Lv OriginLeft(Lv lv) const;   // REQUIRES: IsInsert(lv).
+  Lv OriginRight(Lv lv) const;  // REQUIRES: IsInsert(lv).
+  // UTF-8 text of the inserted characters [lv, lv + len).
+  // REQUIRES: all inserts, consecutive LVs of inserts (no delete between).
+  std::string_view Content(Lv lv, uint32_t len) const;
+  const std::string& content() const { return content_; }
+
+  // The causal graph.
+  const std::vector<GraphEntry>& graph() const { return graph_; }
+  const std::vector<Lv>& parent_pool() const { return parent_pool_; }
+  const std::vector<Lv>& frontier() const { return frontier_; }
+  // Parents of op `lv` (written to *out, sorted).
+  void ParentsOf(Lv lv, std::vector<Lv>* out) const;
+
+  const std::vector<OpRun>& runs() const { return runs_; }
+  const std::vector<AgentRun>& agent_runs() const { return agent_runs_; }
+
+  // Records ops [size(), size() + len) of `agent` starting at its next seq,
+  // made on `parents` (sorted LVs, all < size()). Returns the first LV.
+  Lv AppendInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv origin_left,
+                  Lv origin_right, std::string_view text, bool ascii);
+  Lv AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
+                  bool backward);
+
+  size_t MemoryUsage() const;
+
+ private:
+  Lv Append(uint32_t agent, const std::vector<Lv>& parents, uint32_t len);
+  size_t RunIndex(Lv lv) const;
+  uint32_t ByteOffset(const OpRun& run, uint32_t k) const;  // Of op run.lv + k.
+  void AddCheckpoints(OpRun& run, uint32_t from_len);
+
+  Lv next_lv_ = 0;
+  std::vector<AgentInfo> agents_;
+  std::unordered_map<uint64_t, uint32_t> agent_index_;
+  std::vector<AgentRun> agent_runs_;
+  std::vector<OpRun> runs_;
+  std::string content_;
+  // For non-ASCII insert runs: byte offset (from run.content) of every
+  // 64th code point, so finding a character inside a long run is cheap.
+  std::vector<uint32_t> checkpoints_;
+  std::vector<GraphEntry> graph_;
+  std::vector<Lv> parent_pool_;
+  std::vector<Lv> frontier_;
+  mutable size_t last_run_ = 0;  // Lookup cache.
+};
+
+}  // namespace quire::crdt::internal
+
+#endif  // QUIRE_CRDT_INTERNAL_HISTORY_H_

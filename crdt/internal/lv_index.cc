@@ -1,0 +1,122 @@
+#include "crdt/internal/lv_index.h"
+
+#include <algorithm>
+
+namespace quire::crdt::internal {
+
+int LvIndex::ChunkFor(Lv lv) const {
+  auto it = std::upper_bound(firsts_.begin(), firsts_.end(), lv);
+  return static_cast<int>(it - firsts_.begin()) - 1;
+}
+
+uint32_t LvIndex::Find(Lv lv) const {
+  const int c = ChunkFor(lv);
+  if (c < 0) return kNone;
+  const std::vector<Entry>& chunk = chunks_[c];
+  auto it = std::upper_bound(chunk.begin(), chunk.end(), lv,
+                             [](Lv v, const Entry& e) { return v < e.start; });
+  return std::prev(it)->leaf;
+}
+
+void LvIndex::SplitIfLarge(size_t c) {
+  if (chunks_[c].size() <= kMaxChunk) return;
+  std::vector<Entry> upper(chunks_[c].begin() + kMaxChunk / 2, chunks_[c].end());
+  chunks_[c].resize(kMaxChunk / 2);
+  firsts_.insert(firsts_.begin() + c + 1, upper[0].start);
+  chunks_.insert(chunks_.begin() + c + 1, std::move(upper));
+}
+
+void LvIndex::InsertEntry(Lv start, uint32_t leaf) {
+  int c = ChunkFor(start);
+  if (c < 0) {
+    if (chunks_.empty()) {
+      chunks_.push_back({{start, leaf}});
+      firsts_.push_back(start);
+      return;
+    }
+    c = 0;
+    firsts_[0] = start;
+  }
+  std::vector<Entry>& chunk = chunks_[c];
+  auto it = std::lower_bound(chunk.begin(), chunk.end(), start,
+                             [](const Entry& e, Lv v) { return e.start < v; });
+  if (it != chunk.end() && it->start == start) {
+    it->leaf = leaf;
+  } else {
+    chunk.insert(it, Entry{start, leaf});
+    SplitIfLarge(c);
+  }
+}
+
+void LvIndex::EraseAt(Lv start) {
+  const int c = ChunkFor(start);
+  if (c < 0) return;
+  std::vector<Entry>& chunk = chunks_[c];
+  auto it = std::lower_bound(chunk.begin(), chunk.end(), start,
+                             [](const Entry& e, Lv v) { return e.start < v; });
+  if (it == chunk.end() || it->start != start) return;
+  chunk.erase(it);
+  if (chunk.empty()) {
+    chunks_.erase(chunks_.begin() + c);
+    firsts_.erase(firsts_.begin() + c);
+  } else {
+    firsts_[c] = chunk.front().start;
+  }
+}
+
+void LvIndex::Coalesce(Lv at) {
+  if (at == 0) return;
+  const uint32_t here = Find(at);
+  if (here != kNone && Find(at - 1) == here) EraseAt(at);
+}
+
+void LvIndex::Set(Lv start, uint32_t len, uint32_t leaf) {
+  if (len == 0) return;
+  const Lv end = start + len;
+  // Fast path: LVs never mapped before, after all the others.
+  if (start >= end_ && !chunks_.empty()) {
+    end_ = end;
+    std::vector<Entry>& last = chunks_.back();
+    if (last.back().leaf == leaf) return;
+    last.push_back(Entry{start, leaf});
+    SplitIfLarge(chunks_.size() - 1);
+    return;
+  }
+  const uint32_t after = end < end_ ? Find(end) : kNone;
+  end_ = std::max(end_, end);
+  // Remove entries starting inside [start, end].
+  for (int c = std::max(ChunkFor(start), 0); c < static_cast<int>(chunks_.size());) {
+    std::vector<Entry>& chunk = chunks_[c];
+    if (chunk.front().start > end) break;
+    auto first = std::lower_bound(chunk.begin(), chunk.end(), start,
+                                  [](const Entry& e, Lv v) { return e.start < v; });
+    auto last = std::upper_bound(first, chunk.end(), end,
+                                 [](Lv v, const Entry& e) { return v < e.start; });
+    chunk.erase(first, last);
+    if (chunk.empty()) {
+      chunks_.erase(chunks_.begin() + c);
+      firsts_.erase(firsts_.begin() + c);
+      continue;
+    }
+    firsts_[c] = chunk.front().start;
+    ++c;
+  }
+  InsertEntry(start, leaf);
+  if (after != kNone) InsertEntry(end, after);
+  Coalesce(end);
+  Coalesce(start);
+}
+
+size_t LvIndex::MemoryUsage() const {
+  size_t n = firsts_.capacity() * sizeof(Lv) + chunks_.capacity() * sizeof(chunks_[0]);
+  for (const auto& c : chunks_) n += c.capacity() * sizeof(Entry);
+  return n;
+}
+
+size_t LvIndex::entries() const {
+  size_t n = 0;
+  for (const auto& c : chunks_) n += c.size();
+  return n;
+}
+
+}  // namespace quire::crdt::internal

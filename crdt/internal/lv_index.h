@@ -1,0 +1,52 @@
+// LvIndex maps local versions (LVs: this replica's dense numbering of ops,
+// in arrival order) to the leaf of the span tree that holds them. It is a
+// piecewise-constant function stored as sorted (start, leaf) entries in
+// small chunks, so a change in the middle moves at most one chunk.
+//
+// Thread safety: none (owned by one DocState).
+#ifndef QUIRE_CRDT_INTERNAL_LV_INDEX_H_
+#define QUIRE_CRDT_INTERNAL_LV_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace quire::crdt::internal {
+
+using Lv = uint32_t;
+
+class LvIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  // The leaf last Set() for `lv`, or kNone.
+  uint32_t Find(Lv lv) const;
+  // Maps [start, start + len) to `leaf`.
+  void Set(Lv start, uint32_t len, uint32_t leaf);
+
+  size_t MemoryUsage() const;
+  size_t entries() const;
+
+ private:
+  struct Entry {
+    Lv start;
+    uint32_t leaf;
+  };
+  static constexpr size_t kMaxChunk = 512;
+
+  // Index of the chunk whose range holds lv (the last chunk starting <= lv),
+  // or -1 when lv comes before every entry.
+  int ChunkFor(Lv lv) const;
+  void InsertEntry(Lv start, uint32_t leaf);  // Sets the value from start on (until the next entry).
+  void SplitIfLarge(size_t chunk);
+  void EraseAt(Lv start);   // Removes the entry starting exactly at `start`, if any.
+  void Coalesce(Lv at);     // Drops the entry at `at` when it repeats the value before.
+
+  std::vector<std::vector<Entry>> chunks_;  // Non-empty, in order.
+  std::vector<Lv> firsts_;                  // firsts_[i] == chunks_[i][0].start.
+  Lv end_ = 0;                              // One past the highest LV ever set.
+};
+
+}  // namespace quire::crdt::internal
+
+#endif  // QUIRE_CRDT_INTERNAL_LV_INDEX_H_

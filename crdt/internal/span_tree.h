@@ -1,0 +1,144 @@
+// SpanTree holds a document's characters in document order, deleted ones
+// (tombstones) included, as run-length encoded spans of consecutive LVs.
+// It is a B+ tree whose inner nodes count, per child, the visible and the
+// total characters below, so finding a visible position, or the raw
+// position (tombstones counted) of a cursor, walks one root-to-leaf path.
+// An LvIndex finds the leaf holding any LV.
+//
+// Thread safety: none; const methods are safe concurrently.
+#ifndef QUIRE_CRDT_INTERNAL_SPAN_TREE_H_
+#define QUIRE_CRDT_INTERNAL_SPAN_TREE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "crdt/internal/lv_index.h"
+
+namespace quire::crdt::internal {
+
+inline constexpr Lv kRootLv = UINT32_MAX;  // The document's start / end as an origin.
+
+struct Span {
+  Lv lv;
+  uint32_t len_del;  // Length (bits 0..30) and deleted flag (bit 31).
+
+  uint32_t len() const { return len_del & 0x7FFFFFFFu; }
+  bool deleted() const { return (len_del >> 31) != 0; }
+  uint32_t visible() const { return deleted() ? 0 : len(); }
+  static Span Make(Lv lv, uint32_t len, bool deleted) {
+    return Span{lv, len | (deleted ? 0x80000000u : 0u)};
+  }
+};
+
+// A place in the document: character `offset` of span `idx` of `leaf`.
+// offset == span length means just after that span; idx == leaf size means
+// the end of that leaf (only the last leaf: the document's end).
+struct Cursor {
+  uint32_t leaf = 0;
+  uint32_t idx = 0;
+  uint32_t offset = 0;
+};
+
+class SpanTree {
+ public:
+  SpanTree();
+
+  uint32_t visible_len() const { return visible_; }
+  uint32_t total_len() const { return total_; }
+  size_t span_count() const;
+
+  // The place just after visible character pos - 1 (the document's start
+  // for pos == 0), where a local insert at visible position pos goes.
+  // REQUIRES: pos <= visible_len().
+  Cursor AfterVisible(uint32_t pos) const;
+  // The visible character at `pos`. REQUIRES: pos < visible_len().
+  Cursor AtVisible(uint32_t pos) const;
+  // The character with `lv`; false when no span holds it.
+  bool Find(Lv lv, Cursor* out) const;
+  Cursor Start() const;
+
+  // Moves a cursor with offset == span length to the next span's start
+  // (possibly in the next leaf). False at the document's end.
+  bool Normalize(Cursor* c) const;
+  bool AtEnd(const Cursor& c) const;
+  const Span& SpanAt(const Cursor& c) const;
+  Lv LvAt(const Cursor& c) const { return SpanAt(c).lv + c.offset; }
+  // Moves to the start of the span after c's span. False at the end.
+  bool NextSpan(Cursor* c) const;
+
+  // Characters before the cursor: all of them, and the visible ones.
+  uint32_t RawPos(const Cursor& c) const;
+  uint32_t VisiblePos(const Cursor& c) const;
+
+  // Inserts the visible run [lv, lv + len) at `at`. Returns the cursor just
+  // after it, for a following insert to extend.
+  Cursor Insert(const Cursor& at, Lv lv, uint32_t len);
+  // Extends the span ending at `c` (offset == its length, its LVs end at
+  // `lv`) by `len` visible characters; updates c. The caller checked that
+  // the span is visible and its LVs continue with lv.
+  void Extend(Cursor* c, uint32_t len);
+  // Marks up to `max` characters deleted from `at` (normalized) on, within
+  // at's span. Returns how many it walked; *newly_deleted counts those that
+  // were visible (all or none of them). Cursors into the leaf are stale after.
+  uint32_t Delete(const Cursor& at, uint32_t max, uint32_t* newly_deleted);
+
+  // Calls f(const Span&) for every span in document order.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (uint32_t l = first_leaf_; l != kNil; l = leaves_[l].next) {
+      const Leaf& leaf = leaves_[l];
+      for (uint32_t i = 0; i < leaf.n; ++i) f(leaf.spans[i]);
+    }
+  }
+
+  size_t MemoryUsage() const;
+  void CheckInvariants() const;
+
+ private:
+  static constexpr uint32_t kNil = UINT32_MAX;
+  static constexpr uint32_t kLeafCap = 64;
+  static constexpr uint32_t kNodeCap = 32;
+
+  struct Leaf {
+    uint32_t parent = kNil;
+    uint32_t next = kNil;
+    uint32_t n = 0;
+    Span spans[kLeafCap];
+  };
+  struct Node {
+    uint32_t parent = kNil;
+    uint32_t n = 0;
+    uint32_t child[kNodeCap];
+    uint32_t visible[kNodeCap];
+    uint32_t total[kNodeCap];
+  };
+
+  // Adds to the counts on the path from `leaf` to the root.
+  void AddCounts(uint32_t leaf, int64_t dvisible, int64_t dtotal);
+  uint32_t SlotIn(uint32_t node, uint32_t child) const;
+  // Makes room for one more span in the leaf of *c, splitting it when full;
+  // *c is moved to the leaf that now holds its position.
+  void EnsureRoom(Cursor* c, uint32_t needed);
+  // Inserts `right` (a new leaf or node holding v visible and t total
+  // characters taken from `left`) after `left` in left's parent.
+  void InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t v, uint32_t t);
+  void InsertSpanAt(Cursor* c, Span s);  // At c.idx; c points at it after.
+  uint32_t LeafVisible(const Leaf& leaf) const;
+  uint32_t LeafTotal(const Leaf& leaf) const;
+  uint32_t CheckNode(uint32_t id, uint32_t depth, uint32_t* vis, uint32_t* tot,
+                     uint32_t* leaf_depth) const;
+
+  std::vector<Leaf> leaves_;
+  std::vector<Node> nodes_;
+  uint32_t root_ = 0;
+  uint32_t height_ = 0;  // 0: the root is a leaf.
+  uint32_t first_leaf_ = 0;
+  uint32_t visible_ = 0;
+  uint32_t total_ = 0;
+  LvIndex index_;
+};
+
+}  // namespace quire::crdt::internal
+
+#endif  // QUIRE_CRDT_INTERNAL_SPAN_TREE_H_

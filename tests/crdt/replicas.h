@@ -1,0 +1,142 @@
+// A simulated network of TextDoc replicas for convergence tests and the
+// CRDT fuzzer: random edits on random replicas, messages delivered late,
+// out of order and twice. Every delivery checks that the patch Apply()
+// returned turns the replica's old text into its new text.
+#ifndef QUIRE_TESTS_CRDT_REPLICAS_H_
+#define QUIRE_TESTS_CRDT_REPLICAS_H_
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/utf8.h"
+#include "crdt/text_doc.h"
+
+namespace quire::crdt::test {
+
+class Replicas {
+ public:
+  // `fail` reports a broken expectation (gtest's ADD_FAILURE, or abort in
+  // the fuzzer); it gets a description.
+  using FailFn = std::function<void(const std::string&)>;
+
+  Replicas(int count, uint64_t seed, FailFn fail) : rng_(seed), fail_(std::move(fail)) {
+    for (int i = 0; i < count; ++i) docs_.emplace_back(AgentId{static_cast<uint64_t>(i) + 1});
+  }
+
+  size_t count() const { return docs_.size(); }
+  TextDoc& doc(size_t i) { return docs_[i]; }
+  uint64_t Uniform(uint64_t lo, uint64_t hi) {  // Inclusive.
+    return std::uniform_int_distribution<uint64_t>(lo, hi)(rng_);
+  }
+
+  // Random text of 1-, 2-, 3- and 4-byte code points.
+  std::string RandomText(size_t n) {
+    static constexpr char32_t kChars[] = {U'a', U'b', U'c', U'd', U'e', U' ', U'\u00e9',
+                                          U'\u0436', U'\u4e2d', U'\u20ac', U'\U0001F600',
+                                          U'\U0001D11E'};
+    std::string s;
+    for (size_t i = 0; i < n; ++i) utf8::Append(s, kChars[Uniform(0, std::size(kChars) - 1)]);
+    return s;
+  }
+
+  // A local edit on replica r; its change is queued for every other replica.
+  void Insert(size_t r, size_t pos, const std::string& text) {
+    const std::string before = docs_[r].Text();
+    Send(r, docs_[r].Insert(pos, text));
+    Expect(docs_[r].Text() == Splice(before, pos, 0, text), "local insert text");
+  }
+  void Remove(size_t r, size_t pos, size_t len) {
+    const std::string before = docs_[r].Text();
+    Send(r, docs_[r].Remove(pos, len));
+    Expect(docs_[r].Text() == Splice(before, pos, len, ""), "local remove text");
+  }
+
+  void RandomEdit(size_t r) {
+    const size_t size = docs_[r].size();
+    if (size > 0 && Uniform(0, 2) == 0) {
+      const size_t pos = Uniform(0, size - 1);
+      Remove(r, pos, Uniform(1, std::min<size_t>(size - pos, 6)));
+    } else {
+      Insert(r, Uniform(0, size), RandomText(Uniform(1, 5)));
+    }
+  }
+
+  // Steps of: a random edit somewhere, or a random queued delivery.
+  void RandomEdits(int steps) {
+    for (int i = 0; i < steps; ++i) {
+      if (!queue_.empty() && Uniform(0, 2) == 0) {
+        DeliverOne(Uniform(0, queue_.size() - 1));
+      } else {
+        RandomEdit(Uniform(0, docs_.size() - 1));
+      }
+    }
+  }
+
+  void DeliverAllShuffledWithDuplicates() {
+    while (!queue_.empty()) DeliverOne(Uniform(0, queue_.size() - 1));
+  }
+
+  void ExpectConverged() {
+    for (size_t i = 0; i < docs_.size(); ++i) {
+      docs_[i].CheckInvariants();
+      Expect(docs_[i].PendingCount() == 0, "nothing held back after full delivery");
+      Expect(docs_[i].Text() == docs_[0].Text(), "replica " + std::to_string(i) +
+                                                     " text '" + docs_[i].Text() +
+                                                     "' != replica 0 '" + docs_[0].Text() + "'");
+      Expect(docs_[i].GetVersion() == docs_[0].GetVersion(), "versions differ");
+    }
+  }
+
+ private:
+  struct Message {
+    size_t to;
+    Change change;
+  };
+
+  static std::string Splice(const std::string& text, size_t pos, size_t del,
+                            const std::string& ins) {
+    const size_t a = utf8::ByteOffset(text, pos);
+    const size_t b = utf8::ByteOffset(text, pos + del);
+    return text.substr(0, a) + ins + text.substr(b);
+  }
+
+  void Expect(bool ok, const std::string& what) {
+    if (!ok) fail_(what);
+  }
+
+  void Send(size_t from, Change change) {
+    for (size_t to = 0; to < docs_.size(); ++to) {
+      if (to == from) continue;
+      queue_.push_back(Message{to, change});
+      if (Uniform(0, 9) == 0) queue_.push_back(Message{to, change});  // A duplicate.
+    }
+  }
+
+  void DeliverOne(size_t i) {
+    Message m = std::move(queue_[i]);
+    queue_[i] = std::move(queue_.back());
+    queue_.pop_back();
+    TextDoc& doc = docs_[m.to];
+    const std::string before = doc.Text();
+    Result<ot::TextOp> patch = doc.Apply(m.change);
+    if (!patch.ok()) {
+      fail_("Apply failed: " + patch.status().ToString());
+      return;
+    }
+    Result<std::string> patched = ot::Apply(before, *patch);
+    Expect(patched.ok() && *patched == doc.Text(),
+           "patch " + patch->ToJson() + " does not turn '" + before + "' into '" + doc.Text() + "'");
+  }
+
+  std::mt19937_64 rng_;
+  FailFn fail_;
+  std::vector<TextDoc> docs_;
+  std::vector<Message> queue_;
+};
+
+}  // namespace quire::crdt::test
+
+#endif  // QUIRE_TESTS_CRDT_REPLICAS_H_
