@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <unordered_set>
 
 #include "base/coding.h"
@@ -16,10 +17,131 @@ namespace {
 
 constexpr uint8_t kFlagZstd = 1;
 constexpr int kZstdLevel = 19;
+// Op run kinds on disk: an insert whose origins the document order
+// predicts, a delete, an insert with its origins written out.
+constexpr uint64_t kPredictedInsert = 0;
+constexpr uint64_t kDeleteRun = 1;
+constexpr uint64_t kExplicitInsert = 2;
+
+// Maximal runs of consecutive LVs in document order, deleted or not.
+struct OrderRun {
+  Lv lv;
+  uint32_t len;
+};
+
+// Without -mpopcnt, std::popcount is a library call; this is inline.
+inline int PopCount(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
+}
+
+// A bit per LV.
+class Bits {
+ public:
+  explicit Bits(size_t n) : words_((n + 63) / 64, 0) {}
+  void Set(size_t a, size_t n) {
+    for (size_t i = a; i < a + n;) {
+      const size_t w = i / 64, b = i % 64, k = std::min<size_t>(64 - b, a + n - i);
+      words_[w] |= (k == 64 ? ~uint64_t{0} : ((uint64_t{1} << k) - 1)) << b;
+      i += k;
+    }
+  }
+  bool Get(size_t i) const { return (words_[i / 64] >> (i % 64)) & 1; }
+  // Bits equal to `value` from a on, at most n.
+  size_t Run(size_t a, size_t n, bool value) const {
+    size_t i = a;
+    while (i < a + n) {
+      const size_t w = i / 64, b = i % 64;
+      uint64_t word = (value ? ~words_[w] : words_[w]) >> b;  // Ones where the bit differs.
+      if (word != 0) return std::min(i + std::countr_zero(word), a + n) - a;
+      i += 64 - b;
+    }
+    return n;
+  }
+  bool All(size_t a, size_t n) const { return Run(a, n, true) == n; }
+  bool None(size_t a, size_t n) const { return Run(a, n, false) == n; }
+  // Set bits before i (after Index()).
+  size_t Rank(size_t i) const {
+    const uint64_t below = words_[i / 64] & ((uint64_t{1} << (i % 64)) - 1);
+    return ranks_[i / 64] + static_cast<size_t>(PopCount(below));
+  }
+  void Index() {
+    ranks_.resize(words_.size());
+    size_t n = 0;
+    for (size_t w = 0; w < words_.size(); ++w) {
+      ranks_[w] = static_cast<uint32_t>(n);
+      n += static_cast<size_t>(PopCount(words_[w]));
+    }
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+  std::vector<uint32_t> ranks_;
+};
+
+// The origins the document order implies for an insert run starting at x:
+// the nearest character left of x with a smaller LV, and the nearest right
+// of x with a smaller LV (kRootLv for none). They are the origins whenever
+// x was inserted with no concurrent insert at that place: then everything
+// between x and them came later. `queries` marks the run starts (indexed);
+// results go to (*left)[rank], (*right)[rank].
+void PredictOrigins(const std::vector<OrderRun>& order, const Bits& queries, size_t count,
+                    std::vector<Lv>* left, std::vector<Lv>* right) {
+  left->assign(count, kRootLv);
+  right->assign(count, kRootLv);
+  // Left to right: a stack of [start, end) segments whose values rise.
+  std::vector<std::pair<Lv, Lv>> segs;
+  for (const OrderRun& r : order) {
+    const Lv a = r.lv, b = r.lv + r.len;
+    while (!segs.empty()) {
+      auto& [s, e] = segs.back();
+      if (s >= a) {
+        segs.pop_back();
+        continue;
+      }
+      e = std::min(e, a);
+      break;
+    }
+    if (queries.Get(a)) (*left)[queries.Rank(a)] = segs.empty() ? kRootLv : segs.back().second - 1;
+    for (Lv x = a + 1; x < b; ++x) {  // Starts inside the run: the one before is smaller.
+      x += static_cast<Lv>(queries.Run(x, b - x, false));
+      if (x < b) (*left)[queries.Rank(x)] = x - 1;
+    }
+    segs.emplace_back(a, b);
+  }
+  // Right to left: a stack of values rising from bottom to top.
+  std::vector<Lv> stack;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Lv a = it->lv, b = it->lv + it->len;
+    for (Lv x = a + 1; x < b; ++x) {
+      x += static_cast<Lv>(queries.Run(x, b - x, false));
+      if (x >= b) break;
+      auto below = std::lower_bound(stack.begin(), stack.end(), x);
+      (*right)[queries.Rank(x)] = below == stack.begin() ? kRootLv : *std::prev(below);
+    }
+    while (!stack.empty() && stack.back() >= a) stack.pop_back();
+    if (queries.Get(a)) (*right)[queries.Rank(a)] = stack.empty() ? kRootLv : stack.back();
+    stack.push_back(a);
+  }
+}
 
 // Origins and parents are written as distances back from the op's own LV
 // (0 = the root), which are small for the common cases.
 uint64_t Back(Lv lv, Lv x) { return x == kRootLv ? 0 : lv - x; }
+
+std::vector<OrderRun> OrderRuns(const SpanTree& tree) {
+  std::vector<OrderRun> order;
+  tree.ForEach([&](const Span& s) {
+    if (!order.empty() && order.back().lv + order.back().len == s.lv) {
+      order.back().len += s.len();
+    } else {
+      order.push_back(OrderRun{s.lv, s.len()});
+    }
+  });
+  return order;
+}
 
 std::string EncodeBody(const DocState& doc) {
   const History& h = doc.history();
@@ -39,12 +161,33 @@ std::string EncodeBody(const DocState& doc) {
       PutVarint(&out, e.lv - h.parent_pool()[e.parents_start + i]);
     }
   }
-  // Op runs as columns: kind and length, then insert origins, then delete
-  // targets (as the distance from where the previous delete run ended).
-  PutVarint(&out, h.runs().size());
-  for (const OpRun& r : h.runs()) PutVarint(&out, uint64_t{r.len} << 1 | r.kind);
+  const std::vector<OrderRun> order = OrderRuns(doc.tree());
+  Bits starts(h.size());
+  size_t n_starts = 0;
   for (const OpRun& r : h.runs()) {
-    if (r.kind != OpRun::kInsert) continue;
+    if (r.kind == OpRun::kInsert) starts.Set(r.lv, 1), ++n_starts;
+  }
+  starts.Index();
+  std::vector<Lv> left, right;
+  PredictOrigins(order, starts, n_starts, &left, &right);
+  // Op runs as columns: kind and length, then the origins that differ from
+  // the prediction, then delete targets (from where the last one ended).
+  PutVarint(&out, h.runs().size());
+  std::vector<bool> explicit_origins;
+  size_t q = 0;
+  for (const OpRun& r : h.runs()) {
+    uint64_t kind = kDeleteRun;
+    if (r.kind == OpRun::kInsert) {
+      const bool predicted = left[q] == r.a && right[q] == r.b;
+      kind = predicted ? kPredictedInsert : kExplicitInsert;
+      explicit_origins.push_back(!predicted);
+      ++q;
+    }
+    PutVarint(&out, uint64_t{r.len} << 2 | kind);
+  }
+  q = 0;
+  for (const OpRun& r : h.runs()) {
+    if (r.kind != OpRun::kInsert || !explicit_origins[q++]) continue;
     PutVarint(&out, Back(r.lv, r.a));
     PutVarint(&out, Back(r.lv, r.b));
   }
@@ -53,6 +196,14 @@ std::string EncodeBody(const DocState& doc) {
     if (r.kind != OpRun::kDelete) continue;
     PutVarint(&out, ZigZag(int64_t{r.a} - prev_end) << 1 | (r.backward() ? 1 : 0));
     prev_end = r.backward() ? int64_t{r.a} - r.len : int64_t{r.a} + r.len;
+  }
+  // The document order.
+  PutVarint(&out, order.size());
+  int64_t prev = 0;
+  for (const OrderRun& r : order) {
+    PutVarint(&out, ZigZag(int64_t{r.lv} - prev));
+    PutVarint(&out, r.len);
+    prev = int64_t{r.lv} + r.len;
   }
   PutVarint(&out, h.content().size());
   out.append(h.content());
@@ -155,6 +306,7 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   auto doc = std::make_unique<DocState>(agent);
   History& h = doc->mutable_history();
 
+  // Agents.
   uint64_t n_agents;
   if (!in.Count(&n_agents, 1)) return Bad("truncated agent table");
   std::vector<uint32_t> agent_index(n_agents);
@@ -167,71 +319,84 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
       agent_index[i] = h.AddAgent(AgentId{id});
     }
   }
-  struct Run {
-    uint32_t agent;
-    uint64_t len;
-  };
+  // Agent runs.
   uint64_t n_runs;
   if (!in.Count(&n_runs, 2)) return Bad("truncated agent runs");
-  std::vector<Run> agent_runs(n_runs);
+  std::vector<AgentRun> agent_runs(n_runs);
   uint64_t total = 0;
-  for (Run& r : agent_runs) {
-    uint64_t a;
-    if (!in.Varint(&a) || !in.Varint(&r.len)) return Bad("truncated agent runs");
-    if (a >= n_agents || r.len == 0) return Bad("bad agent run");
-    r.agent = agent_index[a];
-    total += r.len;
-    if (total >= (uint64_t{1} << 31)) return Bad("too many ops");
+  for (AgentRun& r : agent_runs) {
+    uint64_t a, len;
+    if (!in.Varint(&a) || !in.Varint(&len)) return Bad("truncated agent runs");
+    if (a >= n_agents || len == 0 || total + len >= (uint64_t{1} << 31)) {
+      return Bad("bad agent run");
+    }
+    r = AgentRun{static_cast<Lv>(total), static_cast<uint32_t>(len), agent_index[a], 0};
+    total += len;
   }
-  struct Entry {
-    uint64_t len;
-    std::vector<Lv> parents;
-  };
+  // Causal graph.
   uint64_t n_entries;
   if (!in.Count(&n_entries, 2)) return Bad("truncated graph");
-  std::vector<Entry> graph(n_entries);
+  std::vector<GraphEntry> graph(n_entries);
+  std::vector<Lv> pool;
   uint64_t lv = 0;
-  for (Entry& e : graph) {
-    uint64_t count;
-    if (!in.Varint(&e.len) || !in.Count(&count, 1)) return Bad("truncated graph");
-    if (e.len == 0 || lv + e.len > total) return Bad("bad graph entry");
+  for (GraphEntry& e : graph) {
+    uint64_t len, count;
+    if (!in.Varint(&len) || !in.Count(&count, 1)) return Bad("truncated graph");
+    if (len == 0 || lv + len > total) return Bad("bad graph entry");
+    e = GraphEntry{static_cast<Lv>(lv), static_cast<uint32_t>(len),
+                   static_cast<uint32_t>(pool.size()), static_cast<uint32_t>(count)};
     for (uint64_t i = 0; i < count; ++i) {
       uint64_t back;
       if (!in.Varint(&back)) return Bad("truncated graph");
       if (back == 0 || back > lv) return Bad("parent not before its op");
-      e.parents.push_back(static_cast<Lv>(lv - back));
+      pool.push_back(static_cast<Lv>(lv - back));
     }
-    std::sort(e.parents.begin(), e.parents.end());
-    if (std::adjacent_find(e.parents.begin(), e.parents.end()) != e.parents.end()) {
+    std::sort(pool.begin() + e.parents_start, pool.end());
+    if (std::adjacent_find(pool.begin() + e.parents_start, pool.end()) != pool.end()) {
       return Bad("repeated parent");
     }
-    lv += e.len;
+    lv += len;
   }
   if (lv != total) return Bad("graph does not cover the ops");
 
+  // Op runs.
   uint64_t n_ops;
   if (!in.Count(&n_ops, 1)) return Bad("truncated ops");
   std::vector<OpRun> ops(n_ops);
+  std::vector<uint8_t> kinds(n_ops);
+  Bits inserts(total);
+  uint64_t n_inserts = 0;
   lv = 0;
-  for (OpRun& r : ops) {
+  for (size_t i = 0; i < ops.size(); ++i) {
     uint64_t v;
     if (!in.Varint(&v)) return Bad("truncated ops");
-    r.kind = static_cast<uint8_t>(v & 1);
-    v >>= 1;
-    if (v == 0 || lv + v > total) return Bad("bad op run length");
-    r.lv = static_cast<Lv>(lv);
-    r.len = static_cast<uint32_t>(v);
+    kinds[i] = static_cast<uint8_t>(v & 3);
+    v >>= 2;
+    if (kinds[i] > kExplicitInsert || v == 0 || lv + v > total) return Bad("bad op run");
+    OpRun& r = ops[i];
+    r = OpRun{static_cast<Lv>(lv), static_cast<uint32_t>(v), kRootLv, kRootLv, 0, 0,
+              kinds[i] == kDeleteRun ? OpRun::kDelete : OpRun::kInsert, 0};
+    if (r.kind == OpRun::kInsert) {
+      inserts.Set(lv, v);
+      n_inserts += v;
+    }
     lv += v;
   }
   if (lv != total) return Bad("op runs do not cover the ops");
-  for (OpRun& r : ops) {
-    if (r.kind != OpRun::kInsert) continue;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (kinds[i] != kExplicitInsert) continue;
+    OpRun& r = ops[i];
     uint64_t left, right;
     if (!in.Varint(&left) || !in.Varint(&right)) return Bad("truncated origins");
     if (left > r.lv || right > r.lv) return Bad("origin not before its op");
     r.a = left == 0 ? kRootLv : r.lv - static_cast<Lv>(left);
     r.b = right == 0 ? kRootLv : r.lv - static_cast<Lv>(right);
+    if ((r.a != kRootLv && !inserts.All(r.a, 1)) || (r.b != kRootLv && !inserts.All(r.b, 1))) {
+      return Bad("origin is not an inserted character");
+    }
+    if (r.a == r.b && r.a != kRootLv) return Bad("left and right origins are one character");
   }
+  Bits deleted(total);
   int64_t prev_end = 0;
   for (OpRun& r : ops) {
     if (r.kind != OpRun::kDelete) continue;
@@ -240,13 +405,36 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
     const bool backward = v & 1;
     const int64_t target = prev_end + UnZigZag(v >> 1);
     const int64_t low = backward ? target - r.len + 1 : target;
-    if (low < 0 || (backward ? target : target + r.len - 1) >= int64_t{r.lv}) {
-      return Bad("delete target not before its op");
+    if (low < 0 || low + r.len > int64_t{r.lv}) return Bad("delete target not before its op");
+    if (!inserts.All(static_cast<size_t>(low), r.len)) {
+      return Bad("delete target is not an inserted character");
     }
+    deleted.Set(static_cast<size_t>(low), r.len);
     r.a = static_cast<Lv>(target);
     r.flags = backward && r.len > 1 ? OpRun::kBackward : 0;
     prev_end = backward ? target - r.len : target + r.len;
   }
+  // Document order: every inserted LV exactly once.
+  uint64_t n_order;
+  if (!in.Count(&n_order, 2)) return Bad("truncated document order");
+  std::vector<OrderRun> order(n_order);
+  Bits seen(total);
+  uint64_t placed = 0;
+  int64_t prev = 0;
+  for (OrderRun& r : order) {
+    uint64_t delta, len;
+    if (!in.Varint(&delta) || !in.Varint(&len)) return Bad("truncated document order");
+    const int64_t start = prev + UnZigZag(delta);
+    if (len == 0 || start < 0 || uint64_t(start) + len > total ||
+        !inserts.All(static_cast<size_t>(start), len) || !seen.None(static_cast<size_t>(start), len)) {
+      return Bad("document order does not place each character once");
+    }
+    seen.Set(static_cast<size_t>(start), len);
+    placed += len;
+    r = OrderRun{static_cast<Lv>(start), static_cast<uint32_t>(len)};
+    prev = start + static_cast<int64_t>(len);
+  }
+  if (placed != n_inserts) return Bad("document order misses characters");
   uint64_t content_len;
   std::string_view content;
   if (!in.Varint(&content_len) || !in.Bytes(content_len, &content)) return Bad("truncated text");
@@ -254,52 +442,36 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   Result<size_t> cps = utf8::Validate(content);
   if (!cps.ok()) return Bad("text: " + cps.status().message());
 
-  // Integrate the ops in LV order (a causal order), one segment per
-  // agent run, graph entry and op run.
-  size_t ai = 0, gi = 0, oi = 0;
-  uint64_t a_start = 0, g_start = 0;
-  size_t byte = 0;
-  uint64_t text_cps = 0;
-  std::vector<Lv> parents;
-  for (lv = 0; lv < total;) {
-    while (a_start + agent_runs[ai].len <= lv) a_start += agent_runs[ai++].len;
-    while (g_start + graph[gi].len <= lv) g_start += graph[gi++].len;
-    while (ops[oi].lv + ops[oi].len <= lv) ++oi;
-    const OpRun& r = ops[oi];
-    const uint64_t end = std::min({a_start + agent_runs[ai].len, g_start + graph[gi].len,
-                                   uint64_t{r.lv} + r.len});
-    const auto len = static_cast<uint32_t>(end - lv);
-    const auto here = static_cast<Lv>(lv);
-    if (lv == g_start) {
-      parents = graph[gi].parents;
-    } else {
-      parents.assign(1, here - 1);
-    }
-    const uint32_t agent_idx = agent_runs[ai].agent;
-    if (r.kind == OpRun::kInsert) {
-      const Lv left = here == r.lv ? r.a : here - 1;
-      const Lv right = r.b;
-      if ((left != kRootLv && !h.IsInsert(left)) || (right != kRootLv && !h.IsInsert(right))) {
-        return Bad("origin is not an inserted character");
-      }
-      if (Status s = doc->CheckOriginOrder(left, right); !s.ok()) return Bad(s.message());
-      const size_t start = byte;
-      if (!utf8::Advance(content, &byte, len)) return Bad("text shorter than the inserts");
-      text_cps += len;
-      const std::string_view text = content.substr(start, byte - start);
-      doc->IntegrateInsert(agent_idx, parents, len, left, right, text, text.size() == len,
-                           nullptr);
-    } else {
-      const bool backward = r.backward();
-      const Lv target = r.TargetAt(here - r.lv);
-      if (!h.AllInserts(backward ? target - len + 1 : target, len)) {
-        return Bad("delete target is not an inserted character");
-      }
-      doc->IntegrateDelete(agent_idx, parents, len, target, backward && len > 1, nullptr);
-    }
-    lv = end;
+  // Origins the order predicts.
+  Bits queries(total);
+  size_t n_queries = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (kinds[i] == kPredictedInsert) queries.Set(ops[i].lv, 1), ++n_queries;
   }
-  if (text_cps != *cps) return Bad("text longer than the inserts");
+  queries.Index();
+  std::vector<Lv> left, right;
+  PredictOrigins(order, queries, n_queries, &left, &right);
+  for (size_t i = 0, q = 0; i < ops.size(); ++i) {
+    if (kinds[i] != kPredictedInsert) continue;
+    ops[i].a = left[q];
+    ops[i].b = right[q++];
+  }
+  if (!h.Restore(std::move(agent_runs), std::move(graph), std::move(pool), std::move(ops),
+                 std::string(content))) {
+    return Bad("text does not match the inserts");
+  }
+  // The tree: the order, split where characters are deleted.
+  std::vector<Span> spans;
+  spans.reserve(order.size() * 2);
+  for (const OrderRun& r : order) {
+    for (uint32_t done = 0; done < r.len;) {
+      const bool del = deleted.All(r.lv + done, 1);
+      const auto n = static_cast<uint32_t>(deleted.Run(r.lv + done, r.len - done, del));
+      spans.push_back(Span::Make(r.lv + done, n, del));
+      done += n;
+    }
+  }
+  doc->mutable_tree().BuildFrom(spans);
   return doc;
 }
 

@@ -43,6 +43,19 @@ Change TextDoc::Remove(size_t pos, size_t len) {
   return state_->Remove(static_cast<uint32_t>(pos), static_cast<uint32_t>(len));
 }
 
+void TextDoc::LocalInsert(size_t pos, std::string_view utf8) {
+  assert(pos <= size());
+  const auto n = static_cast<uint32_t>(utf8::CountCodePoints(utf8));
+  if (n == 0) return;
+  internal::Lv left, right;
+  state_->LocalInsert(static_cast<uint32_t>(pos), utf8, n, &left, &right);
+}
+
+void TextDoc::LocalRemove(size_t pos, size_t len) {
+  assert(pos + len <= size());
+  state_->LocalRemove(static_cast<uint32_t>(pos), static_cast<uint32_t>(len), nullptr);
+}
+
 Result<std::vector<Change>> TextDoc::ApplyLocalOp(const ot::TextOp& op) {
   if (op.BaseLength() > size()) return OutOfRange("op is longer than the document");
   std::vector<Change> changes;

@@ -50,6 +50,11 @@ class TextDoc {
   Change Insert(size_t pos, std::string_view utf8);
   // Removes `len` code points from `pos`. REQUIRES: pos + len <= size().
   Change Remove(size_t pos, size_t len);
+  // The same edits without building a Change: what an editor calls per
+  // keystroke. It then sends ChangesSince(the version it sent last), which
+  // batches the keystrokes into a few run-length encoded Changes.
+  void LocalInsert(size_t pos, std::string_view utf8);
+  void LocalRemove(size_t pos, size_t len);
   // Applies an ot:: op as local edits (how an OT client's op becomes CRDT
   // changes). OutOfRange when the op does not fit; nothing changes then.
   Result<std::vector<Change>> ApplyLocalOp(const ot::TextOp& op);

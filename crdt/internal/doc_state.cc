@@ -43,7 +43,10 @@ struct Piece {  // Consecutive delete ops whose targets are consecutive LVs.
 
 }  // namespace
 
-uint32_t DocState::LocalAgent() { return history_.AddAgent(agent_); }
+uint32_t DocState::LocalAgent() {
+  if (local_agent_ < 0) local_agent_ = static_cast<int>(history_.AddAgent(agent_));
+  return static_cast<uint32_t>(local_agent_);
+}
 
 std::vector<Id> DocState::IdsOf(const std::vector<Lv>& lvs) const {
   std::vector<Id> ids;
@@ -53,34 +56,67 @@ std::vector<Id> DocState::IdsOf(const std::vector<Lv>& lvs) const {
   return ids;
 }
 
-Change DocState::Insert(uint32_t pos, std::string_view utf8) {
-  const auto n = static_cast<uint32_t>(utf8::CountCodePoints(utf8));
-  const uint32_t agent = LocalAgent();
+Change DocState::NewChange() {
   Change change;
-  change.id = Id{agent_, history_.agents()[agent].next_seq};
+  change.id = Id{agent_, history_.agents()[LocalAgent()].next_seq};
   change.parents = IdsOf(history_.frontier());
-  if (n == 0) return change;
-  scratch_parents_ = history_.frontier();
+  return change;
+}
+
+void DocState::LocalInsert(uint32_t pos, std::string_view utf8, uint32_t n, Lv* origin_left,
+                           Lv* origin_right) {
+  const uint32_t agent = LocalAgent();
   const Lv lv = history_.size();
-  Lv origin_left;
-  Lv origin_right;
   if (cache_valid_ && pos == cache_pos_) {
     // Typing on at the caret: the run we just inserted grows.
-    origin_left = lv - 1;
-    origin_right = cache_origin_right_;
+    *origin_left = lv - 1;
+    *origin_right = cache_origin_right_;
     tree_.Extend(&cache_cursor_, n);
   } else {
     Cursor at = tree_.AfterVisible(pos);
-    origin_left = pos == 0 ? kRootLv : tree_.SpanAt(at).lv + at.offset - 1;
+    *origin_left = pos == 0 ? kRootLv : tree_.SpanAt(at).lv + at.offset - 1;
     Cursor next = at;
-    origin_right = tree_.Normalize(&next) ? tree_.LvAt(next) : kRootLv;
+    *origin_right = tree_.Normalize(&next) ? tree_.LvAt(next) : kRootLv;
     cache_cursor_ = tree_.Insert(at, lv, n);
-    cache_origin_right_ = origin_right;
+    cache_origin_right_ = *origin_right;
   }
   cache_valid_ = true;
   cache_pos_ = pos + n;
-  history_.AppendInsert(agent, scratch_parents_, n, origin_left, origin_right, utf8,
+  history_.AppendInsert(agent, history_.frontier(), n, *origin_left, *origin_right, utf8,
                         n == utf8.size());
+}
+
+void DocState::LocalRemove(uint32_t pos, uint32_t len, Change* change) {
+  const uint32_t agent = LocalAgent();
+  cache_valid_ = false;
+  while (len > 0) {
+    const Cursor at = tree_.AtVisible(pos);
+    const Lv target = tree_.LvAt(at);
+    uint32_t newly;
+    const uint32_t k = tree_.Delete(at, len, &newly);
+    history_.AppendDelete(agent, history_.frontier(), k, target, false);
+    len -= k;
+    if (change == nullptr) continue;
+    // The Change names targets by id: split where the LVs change agent.
+    for (Lv t = target; t < target + k;) {
+      const AgentRun& run = history_.AgentRunAt(t);
+      const uint32_t piece = std::min(target + k, run.lv + run.len) - t;
+      Op op;
+      op.kind = Op::Kind::kDelete;
+      op.target = history_.IdOf(t);
+      op.len = piece;
+      change->ops.push_back(std::move(op));
+      t += piece;
+    }
+  }
+}
+
+Change DocState::Insert(uint32_t pos, std::string_view utf8) {
+  Change change = NewChange();
+  const auto n = static_cast<uint32_t>(utf8::CountCodePoints(utf8));
+  if (n == 0) return change;
+  Lv origin_left, origin_right;
+  LocalInsert(pos, utf8, n, &origin_left, &origin_right);
   Op op;
   op.kind = Op::Kind::kInsert;
   op.origin_left = history_.IdOrRoot(origin_left);
@@ -91,32 +127,8 @@ Change DocState::Insert(uint32_t pos, std::string_view utf8) {
 }
 
 Change DocState::Remove(uint32_t pos, uint32_t len) {
-  const uint32_t agent = LocalAgent();
-  Change change;
-  change.id = Id{agent_, history_.agents()[agent].next_seq};
-  change.parents = IdsOf(history_.frontier());
-  cache_valid_ = false;
-  scratch_parents_ = history_.frontier();
-  while (len > 0) {
-    const Cursor at = tree_.AtVisible(pos);
-    const Lv target = tree_.LvAt(at);
-    uint32_t newly;
-    const uint32_t k = tree_.Delete(at, len, &newly);
-    const Lv lv = history_.AppendDelete(agent, scratch_parents_, k, target, false);
-    scratch_parents_.assign(1, lv + k - 1);
-    len -= k;
-    // The Change names targets by id: split where the LVs change agent.
-    for (Lv t = target; t < target + k;) {
-      const AgentRun& run = history_.AgentRunAt(t);
-      const uint32_t piece = std::min(target + k, run.lv + run.len) - t;
-      Op op;
-      op.kind = Op::Kind::kDelete;
-      op.target = history_.IdOf(t);
-      op.len = piece;
-      change.ops.push_back(std::move(op));
-      t += piece;
-    }
-  }
+  Change change = NewChange();
+  LocalRemove(pos, len, &change);
   return change;
 }
 
@@ -553,6 +565,7 @@ Status DocState::Merge(const DocState& other) {
     const size_t dropped = dropped_pending_;
     *this = other;
     agent_ = agent;
+    local_agent_ = -1;
     limits_ = limits;
     dropped_pending_ = dropped;
     pending_ = std::move(pending);
@@ -601,7 +614,7 @@ std::string DocState::Text() const {
   std::string out;
   out.reserve(tree_.visible_len());
   tree_.ForEach([&](const Span& s) {
-    if (!s.deleted()) out.append(history_.Content(s.lv, s.len()));
+    if (!s.deleted()) history_.AppendContent(s.lv, s.len(), &out);
   });
   return out;
 }

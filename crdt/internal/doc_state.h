@@ -29,6 +29,11 @@ class DocState {
 
   Change Insert(uint32_t pos, std::string_view utf8);
   Change Remove(uint32_t pos, uint32_t len);
+  // The same without building a Change. `n`: code points of utf8 (> 0).
+  void LocalInsert(uint32_t pos, std::string_view utf8, uint32_t n, Lv* origin_left,
+                   Lv* origin_right);
+  // Adds the delete ops to *change when it is not nullptr.
+  void LocalRemove(uint32_t pos, uint32_t len, Change* change);
 
   // Integrates a remote change; adds its patch (and that of any held-back
   // change it unblocks) to *patch when patch != nullptr.
@@ -46,6 +51,7 @@ class DocState {
   void IntegrateDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
                        bool backward, std::vector<ot::TextOp>* patches);
   History& mutable_history() { return history_; }
+  SpanTree& mutable_tree() { return tree_; }
   // InvalidArgument unless the left origin lies before the right one.
   // REQUIRES: both are known inserts or kRootLv.
   Status CheckOriginOrder(Lv origin_left, Lv origin_right) const;
@@ -68,11 +74,13 @@ class DocState {
   Status HoldBack(const Change& change);
   void DrainPending(std::vector<ot::TextOp>* patches);
   uint32_t LocalAgent();
+  Change NewChange();  // Id and parents for the next local change.
   Cursor FindInsertPlace(Lv origin_left, Lv origin_right, AgentId agent, uint64_t seq) const;
   uint32_t RawPosOf(Lv lv) const;
   std::vector<Id> IdsOf(const std::vector<Lv>& lvs) const;
 
   AgentId agent_;
+  int local_agent_ = -1;  // agent_'s index in history_, once it has one.
   History history_;
   SpanTree tree_;
 

@@ -44,14 +44,24 @@ Id History::IdOf(Lv lv) const {
   return Id{agents_[run.agent].id, run.seq + (lv - run.lv)};
 }
 
+void History::PushRun(const OpRun& run) {
+  if (runs_.size() % kSampleEvery == 0) run_sample_.push_back(run.lv);
+  runs_.push_back(run);
+}
+
 size_t History::RunIndex(Lv lv) const {
   size_t i = last_run_;
   if (i < runs_.size() && runs_[i].lv <= lv) {
     if (lv - runs_[i].lv < runs_[i].len) return i;
     if (i + 1 < runs_.size() && lv - runs_[i + 1].lv < runs_[i + 1].len) return last_run_ = i + 1;
   }
-  auto it = std::upper_bound(runs_.begin(), runs_.end(), lv,
-                             [](Lv v, const OpRun& r) { return v < r.lv; });
+  // Two levels: the sampled starts fit in cache, then one block of runs.
+  const size_t block = static_cast<size_t>(
+      std::upper_bound(run_sample_.begin(), run_sample_.end(), lv) - run_sample_.begin() - 1);
+  const auto first = runs_.begin() + static_cast<ptrdiff_t>(block * kSampleEvery);
+  const auto last = runs_.begin() + static_cast<ptrdiff_t>(
+                                        std::min(runs_.size(), (block + 1) * kSampleEvery));
+  auto it = std::upper_bound(first, last, lv, [](Lv v, const OpRun& r) { return v < r.lv; });
   return last_run_ = static_cast<size_t>(it - runs_.begin()) - 1;
 }
 
@@ -94,6 +104,15 @@ std::string_view History::Content(Lv lv, uint32_t len) const {
   return std::string_view(content_).substr(start, end - start);
 }
 
+void History::AppendContent(Lv lv, uint32_t len, std::string* out) const {
+  const OpRun& r = RunAt(lv);
+  if ((r.flags & OpRun::kNonAscii) == 0 && lv + len <= r.lv + r.len) {
+    out->append(content_, r.content + (lv - r.lv), len);
+    return;
+  }
+  out->append(Content(lv, len));
+}
+
 void History::ParentsOf(Lv lv, std::vector<Lv>* out) const {
   out->clear();
   auto it = std::upper_bound(graph_.begin(), graph_.end(), lv,
@@ -134,7 +153,9 @@ Lv History::Append(uint32_t agent, const std::vector<Lv>& parents, uint32_t len)
   }
 
   // The new op supersedes its parents in the frontier.
-  if (frontier_.size() == 1 && parents.size() == 1 && frontier_[0] == parents[0]) {
+  if (&parents == &frontier_) {  // A local op, made on the whole frontier.
+    frontier_.assign(1, lv + len - 1);
+  } else if (frontier_.size() == 1 && parents.size() == 1 && frontier_[0] == parents[0]) {
     frontier_[0] = lv + len - 1;
   } else {
     std::erase_if(frontier_, [&](Lv f) {
@@ -190,7 +211,7 @@ Lv History::AppendInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_
             OpRun::kInsert,
             static_cast<uint8_t>(ascii ? 0 : OpRun::kNonAscii)};
   content_.append(text);
-  runs_.push_back(run);
+  PushRun(run);
   if (!ascii) AddCheckpoints(runs_.back(), 0);
   return lv;
 }
@@ -213,14 +234,55 @@ Lv History::AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_
       }
     }
   }
-  runs_.push_back(OpRun{lv, len, target, 0, 0, 0, OpRun::kDelete,
+  PushRun(OpRun{lv, len, target, 0, 0, 0, OpRun::kDelete,
                         static_cast<uint8_t>(backward && len > 1 ? OpRun::kBackward : 0)});
   return lv;
 }
 
+bool History::Restore(std::vector<AgentRun> agent_runs, std::vector<GraphEntry> graph,
+                      std::vector<Lv> parent_pool, std::vector<OpRun> runs,
+                      std::string content) {
+  agent_runs_ = std::move(agent_runs);
+  for (size_t i = 0; i < agent_runs_.size(); ++i) {
+    AgentRun& r = agent_runs_[i];
+    AgentInfo& info = agents_[r.agent];
+    r.seq = info.next_seq;
+    info.next_seq += r.len;
+    info.runs.push_back(static_cast<uint32_t>(i));
+    next_lv_ = r.lv + r.len;
+  }
+  graph_ = std::move(graph);
+  parent_pool_ = std::move(parent_pool);
+  // Heads: the last op of each graph entry that no op names as a parent.
+  std::vector<Lv> named(parent_pool_);
+  std::sort(named.begin(), named.end());
+  frontier_.clear();
+  for (const GraphEntry& e : graph_) {
+    const Lv last = e.lv + e.len - 1;
+    if (!std::binary_search(named.begin(), named.end(), last)) frontier_.push_back(last);
+  }
+  runs_ = std::move(runs);
+  run_sample_.clear();
+  for (size_t i = 0; i < runs_.size(); i += kSampleEvery) run_sample_.push_back(runs_[i].lv);
+  content_ = std::move(content);
+  checkpoints_.clear();
+  size_t byte = 0;
+  for (OpRun& r : runs_) {
+    if (r.kind != OpRun::kInsert) continue;
+    const size_t start = byte;
+    if (!utf8::Advance(content_, &byte, r.len)) return false;
+    r.content = static_cast<uint32_t>(start);
+    r.aux = static_cast<uint32_t>(checkpoints_.size());
+    r.flags = byte - start == r.len ? 0 : OpRun::kNonAscii;
+    if (r.flags & OpRun::kNonAscii) AddCheckpoints(r, 0);
+  }
+  return byte == content_.size();
+}
+
 size_t History::MemoryUsage() const {
   size_t n = agents_.capacity() * sizeof(AgentInfo) + agent_runs_.capacity() * sizeof(AgentRun) +
-             runs_.capacity() * sizeof(OpRun) + content_.capacity() +
+             runs_.capacity() * sizeof(OpRun) + run_sample_.capacity() * sizeof(Lv) +
+             content_.capacity() +
              checkpoints_.capacity() * sizeof(uint32_t) + graph_.capacity() * sizeof(GraphEntry) +
              parent_pool_.capacity() * sizeof(Lv) + frontier_.capacity() * sizeof(Lv) +
              agent_index_.size() * 32;

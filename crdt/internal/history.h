@@ -83,6 +83,8 @@ class History {
   // UTF-8 text of the inserted characters [lv, lv + len).
   // REQUIRES: all inserts, consecutive LVs of inserts (no delete between).
   std::string_view Content(Lv lv, uint32_t len) const;
+  // Appends Content(lv, len) to *out (one run lookup when it lies in one run).
+  void AppendContent(Lv lv, uint32_t len, std::string* out) const;
   const std::string& content() const { return content_; }
 
   // The causal graph.
@@ -102,11 +104,22 @@ class History {
   Lv AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
                   bool backward);
 
+  // Replaces an empty history with a decoded one (encoding.cc). The caller
+  // added the agents and checked that agent runs, graph and op runs each
+  // cover [0, N) in order with lengths > 0, and that parents, origins and
+  // targets point back. Restore sets seqs, the frontier and each insert's
+  // text (from `content`, in LV order); false when `content` holds another
+  // number of code points than the inserts.
+  bool Restore(std::vector<AgentRun> agent_runs, std::vector<GraphEntry> graph,
+               std::vector<Lv> parent_pool, std::vector<OpRun> runs, std::string content);
+
   size_t MemoryUsage() const;
 
  private:
   Lv Append(uint32_t agent, const std::vector<Lv>& parents, uint32_t len);
   size_t RunIndex(Lv lv) const;
+  void PushRun(const OpRun& run);
+  static constexpr size_t kSampleEvery = 16;
   uint32_t ByteOffset(const OpRun& run, uint32_t k) const;  // Of op run.lv + k.
   void AddCheckpoints(OpRun& run, uint32_t from_len);
 
@@ -115,6 +128,7 @@ class History {
   std::unordered_map<uint64_t, uint32_t> agent_index_;
   std::vector<AgentRun> agent_runs_;
   std::vector<OpRun> runs_;
+  std::vector<Lv> run_sample_;  // runs_[16 * i].lv: RunIndex's first level.
   std::string content_;
   // For non-ASCII insert runs: byte offset (from run.content) of every
   // 64th code point, so finding a character inside a long run is cheap.

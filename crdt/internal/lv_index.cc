@@ -70,6 +70,38 @@ void LvIndex::Coalesce(Lv at) {
   if (here != kNone && Find(at - 1) == here) EraseAt(at);
 }
 
+bool LvIndex::SetWithinEntry(Lv start, Lv end, uint32_t leaf) {
+  const int c = ChunkFor(start);
+  if (c < 0) return false;
+  std::vector<Entry>& chunk = chunks_[c];
+  auto it = std::prev(std::upper_bound(chunk.begin(), chunk.end(), start,
+                                       [](Lv v, const Entry& e) { return v < e.start; }));
+  size_t i = static_cast<size_t>(it - chunk.begin());
+  // Where entry i's range ends: the next entry, or (the last) end_.
+  const bool last_chunk = static_cast<size_t>(c) + 1 == chunks_.size();
+  const Lv next = i + 1 < chunk.size() ? chunk[i + 1].start : last_chunk ? end_ : firsts_[c + 1];
+  if (end > next) return false;  // The range covers several entries.
+  const uint32_t old = chunk[i].leaf;
+  if (old == leaf) return true;
+  const bool to_end = end == next;
+  if (chunk[i].start == start) {
+    chunk[i].leaf = leaf;
+  } else {
+    chunk.insert(chunk.begin() + static_cast<ptrdiff_t>(++i), Entry{start, leaf});
+  }
+  if (!to_end) {
+    chunk.insert(chunk.begin() + static_cast<ptrdiff_t>(i + 1), Entry{end, old});
+  } else if (i + 1 < chunk.size() && chunk[i + 1].leaf == leaf) {
+    chunk.erase(chunk.begin() + static_cast<ptrdiff_t>(i + 1));  // Joins the entry after.
+  }
+  if (i > 0 && chunk[i - 1].leaf == leaf) {
+    chunk.erase(chunk.begin() + static_cast<ptrdiff_t>(i));  // Joins the entry before.
+  }
+  SplitIfLarge(c);
+  // Joins across chunk boundaries are left alone: correct, just one entry more.
+  return true;
+}
+
 void LvIndex::Set(Lv start, uint32_t len, uint32_t leaf) {
   if (len == 0) return;
   const Lv end = start + len;
@@ -82,6 +114,7 @@ void LvIndex::Set(Lv start, uint32_t len, uint32_t leaf) {
     SplitIfLarge(chunks_.size() - 1);
     return;
   }
+  if (SetWithinEntry(start, end, leaf)) return;
   const uint32_t after = end < end_ ? Find(end) : kNone;
   end_ = std::max(end_, end);
   // Remove entries starting inside [start, end].
@@ -105,6 +138,20 @@ void LvIndex::Set(Lv start, uint32_t len, uint32_t leaf) {
   if (after != kNone) InsertEntry(end, after);
   Coalesce(end);
   Coalesce(start);
+}
+
+void LvIndex::BuildFrom(const std::vector<std::pair<Lv, uint32_t>>& sorted, Lv end) {
+  chunks_.clear();
+  firsts_.clear();
+  for (const auto& [start, leaf] : sorted) {
+    if (!chunks_.empty() && chunks_.back().back().leaf == leaf) continue;
+    if (chunks_.empty() || chunks_.back().size() >= kMaxChunk / 2) {
+      chunks_.emplace_back();
+      firsts_.push_back(start);
+    }
+    chunks_.back().push_back(Entry{start, leaf});
+  }
+  end_ = end;
 }
 
 size_t LvIndex::MemoryUsage() const {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace quire::crdt::internal {
@@ -24,6 +25,10 @@ class LvIndex {
   // Maps [start, start + len) to `leaf`.
   void Set(Lv start, uint32_t len, uint32_t leaf);
 
+  // Replaces the contents with (start, leaf) pairs sorted by start; `end`
+  // is one past the highest LV they cover.
+  void BuildFrom(const std::vector<std::pair<Lv, uint32_t>>& sorted, Lv end);
+
   size_t MemoryUsage() const;
   size_t entries() const;
 
@@ -32,7 +37,7 @@ class LvIndex {
     Lv start;
     uint32_t leaf;
   };
-  static constexpr size_t kMaxChunk = 512;
+  static constexpr size_t kMaxChunk = 128;
 
   // Index of the chunk whose range holds lv (the last chunk starting <= lv),
   // or -1 when lv comes before every entry.
@@ -41,6 +46,9 @@ class LvIndex {
   void SplitIfLarge(size_t chunk);
   void EraseAt(Lv start);   // Removes the entry starting exactly at `start`, if any.
   void Coalesce(Lv at);     // Drops the entry at `at` when it repeats the value before.
+  // Set() for a range inside one entry's range, the common case (a span
+  // moving to another leaf). False, changing nothing, otherwise.
+  bool SetWithinEntry(Lv start, Lv end, uint32_t leaf);
 
   std::vector<std::vector<Entry>> chunks_;  // Non-empty, in order.
   std::vector<Lv> firsts_;                  // firsts_[i] == chunks_[i][0].start.

@@ -25,13 +25,25 @@ size_t SpanTree::span_count() const {
 
 Cursor SpanTree::Start() const { return Cursor{first_leaf_, 0, 0}; }
 
-Cursor SpanTree::AtVisible(uint32_t pos) const {
-  uint32_t id = root_;
-  for (uint32_t h = height_; h > 0; --h) {
-    const Node& nd = nodes_[id];
-    uint32_t i = 0;
-    while (i + 1 < nd.n && pos >= nd.visible[i]) pos -= nd.visible[i++];
-    id = nd.child[i];
+Cursor SpanTree::AtVisible(uint32_t pos) {
+  uint32_t id;
+  if (hint_leaf_ != kNil && pos >= hint_start_ && pos - hint_start_ < hint_visible_) {
+    id = hint_leaf_;
+    pos -= hint_start_;
+  } else {
+    const uint32_t target = pos;
+    uint32_t leaf_visible = visible_;
+    id = root_;
+    for (uint32_t h = height_; h > 0; --h) {
+      const Node& nd = nodes_[id];
+      uint32_t i = 0;
+      while (i + 1 < nd.n && pos >= nd.visible[i]) pos -= nd.visible[i++];
+      leaf_visible = nd.visible[i];
+      id = nd.child[i];
+    }
+    hint_leaf_ = id;
+    hint_start_ = target - pos;
+    hint_visible_ = leaf_visible;
   }
   const Leaf& leaf = leaves_[id];
   uint32_t i = 0;
@@ -39,7 +51,7 @@ Cursor SpanTree::AtVisible(uint32_t pos) const {
   return Cursor{id, i, pos};
 }
 
-Cursor SpanTree::AfterVisible(uint32_t pos) const {
+Cursor SpanTree::AfterVisible(uint32_t pos) {
   if (pos == 0) return Start();
   Cursor c = AtVisible(pos - 1);
   ++c.offset;
@@ -87,23 +99,15 @@ bool SpanTree::NextSpan(Cursor* c) const {
   return Normalize(c);
 }
 
-uint32_t SpanTree::SlotIn(uint32_t node, uint32_t child) const {
-  const Node& nd = nodes_[node];
-  for (uint32_t i = 0; i < nd.n; ++i) {
-    if (nd.child[i] == child) return i;
-  }
-  Fail("child missing from its parent");
-}
-
 uint32_t SpanTree::RawPos(const Cursor& c) const {
   const Leaf& leaf = leaves_[c.leaf];
   uint32_t pos = 0;
   for (uint32_t i = 0; i < c.idx && i < leaf.n; ++i) pos += leaf.spans[i].len();
   if (c.idx < leaf.n) pos += c.offset;
-  uint32_t child = c.leaf;
-  for (uint32_t p = leaf.parent; p != kNil; child = p, p = nodes_[p].parent) {
+  uint32_t slot = leaf.slot;
+  for (uint32_t p = leaf.parent; p != kNil; slot = nodes_[p].slot, p = nodes_[p].parent) {
     const Node& nd = nodes_[p];
-    for (uint32_t i = 0; nd.child[i] != child; ++i) pos += nd.total[i];
+    for (uint32_t i = 0; i < slot; ++i) pos += nd.total[i];
   }
   return pos;
 }
@@ -113,10 +117,10 @@ uint32_t SpanTree::VisiblePos(const Cursor& c) const {
   uint32_t pos = 0;
   for (uint32_t i = 0; i < c.idx && i < leaf.n; ++i) pos += leaf.spans[i].visible();
   if (c.idx < leaf.n && !leaf.spans[c.idx].deleted()) pos += c.offset;
-  uint32_t child = c.leaf;
-  for (uint32_t p = leaf.parent; p != kNil; child = p, p = nodes_[p].parent) {
+  uint32_t slot = leaf.slot;
+  for (uint32_t p = leaf.parent; p != kNil; slot = nodes_[p].slot, p = nodes_[p].parent) {
     const Node& nd = nodes_[p];
-    for (uint32_t i = 0; nd.child[i] != child; ++i) pos += nd.visible[i];
+    for (uint32_t i = 0; i < slot; ++i) pos += nd.visible[i];
   }
   return pos;
 }
@@ -124,13 +128,16 @@ uint32_t SpanTree::VisiblePos(const Cursor& c) const {
 void SpanTree::AddCounts(uint32_t leaf, int64_t dvisible, int64_t dtotal) {
   visible_ = static_cast<uint32_t>(visible_ + dvisible);
   total_ = static_cast<uint32_t>(total_ + dtotal);
-  uint32_t child = leaf;
-  for (uint32_t p = leaves_[leaf].parent; p != kNil; child = p, p = nodes_[p].parent) {
+  if (leaf == hint_leaf_) {
+    hint_visible_ = static_cast<uint32_t>(hint_visible_ + dvisible);
+  } else if (dvisible != 0) {
+    hint_leaf_ = kNil;  // Positions after this leaf moved.
+  }
+  uint32_t slot = leaves_[leaf].slot;
+  for (uint32_t p = leaves_[leaf].parent; p != kNil; slot = nodes_[p].slot, p = nodes_[p].parent) {
     Node& nd = nodes_[p];
-    uint32_t i = 0;
-    while (nd.child[i] != child) ++i;
-    nd.visible[i] = static_cast<uint32_t>(nd.visible[i] + dvisible);
-    nd.total[i] = static_cast<uint32_t>(nd.total[i] + dtotal);
+    nd.visible[slot] = static_cast<uint32_t>(nd.visible[slot] + dvisible);
+    nd.total[slot] = static_cast<uint32_t>(nd.total[slot] + dtotal);
   }
 }
 
@@ -151,6 +158,9 @@ void SpanTree::InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t
   auto parent_of = [&](uint32_t id) -> uint32_t& {
     return is_leaf ? leaves_[id].parent : nodes_[id].parent;
   };
+  auto slot_of = [&](uint32_t id) -> uint32_t& {
+    return is_leaf ? leaves_[id].slot : nodes_[id].slot;
+  };
   uint32_t p = parent_of(left);
   if (p == kNil) {  // left was the root: grow a level.
     Node root;
@@ -165,10 +175,12 @@ void SpanTree::InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t
     nodes_.push_back(root);
     parent_of(left) = root_;
     parent_of(right) = root_;
+    slot_of(left) = 0;
+    slot_of(right) = 1;
     ++height_;
     return;
   }
-  uint32_t slot = SlotIn(p, left);
+  uint32_t slot = slot_of(left);
   nodes_[p].visible[slot] -= v;
   nodes_[p].total[slot] -= t;
   if (nodes_[p].n == kNodeCap) {
@@ -186,7 +198,10 @@ void SpanTree::InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t
     const auto q = static_cast<uint32_t>(nodes_.size());
     nodes_.push_back(upper);
     nodes_[p].n = half;
-    for (uint32_t i = 0; i < nodes_[q].n; ++i) parent_of(nodes_[q].child[i]) = q;
+    for (uint32_t i = 0; i < nodes_[q].n; ++i) {
+      parent_of(nodes_[q].child[i]) = q;
+      slot_of(nodes_[q].child[i]) = i;
+    }
     // `right` will join q when `left` moved there: count it in q's entry
     // of the grandparent (p's entry still holds it, inside left's count).
     const bool into_q = slot >= half;
@@ -201,7 +216,9 @@ void SpanTree::InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t
     nd.child[i] = nd.child[i - 1];
     nd.visible[i] = nd.visible[i - 1];
     nd.total[i] = nd.total[i - 1];
+    slot_of(nd.child[i]) = i;
   }
+  slot_of(right) = slot + 1;
   nd.child[slot + 1] = right;
   nd.visible[slot + 1] = v;
   nd.total[slot + 1] = t;
@@ -211,6 +228,7 @@ void SpanTree::InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t
 
 void SpanTree::EnsureRoom(Cursor* c, uint32_t needed) {
   if (leaves_[c->leaf].n + needed <= kLeafCap) return;
+  hint_leaf_ = kNil;
   const uint32_t old_id = c->leaf;
   const auto new_id = static_cast<uint32_t>(leaves_.size());
   leaves_.emplace_back();
@@ -347,6 +365,92 @@ uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_delete
   return k;
 }
 
+void SpanTree::BuildFrom(const std::vector<Span>& spans) {
+  // Leaves three quarters full, so the edits that follow rarely split.
+  constexpr uint32_t kFill = kLeafCap * 3 / 4;
+  constexpr uint32_t kNodeFill = kNodeCap * 3 / 4;
+  leaves_.clear();
+  nodes_.clear();
+  std::vector<std::pair<Lv, uint32_t>> index;
+  index.reserve(spans.size());
+  std::vector<uint32_t> level;  // Ids of the level being built.
+  std::vector<uint32_t> vis, tot;
+  visible_ = total_ = 0;
+  for (size_t i = 0; i < spans.size() || leaves_.empty(); i += kFill) {
+    const auto id = static_cast<uint32_t>(leaves_.size());
+    leaves_.emplace_back();
+    Leaf& leaf = leaves_.back();
+    leaf.n = static_cast<uint32_t>(std::min<size_t>(kFill, spans.size() - std::min(i, spans.size())));
+    uint32_t v = 0, t = 0;
+    for (uint32_t k = 0; k < leaf.n; ++k) {
+      leaf.spans[k] = spans[i + k];
+      v += spans[i + k].visible();
+      t += spans[i + k].len();
+      index.emplace_back(spans[i + k].lv, id);
+    }
+    if (id > 0) leaves_[id - 1].next = id;
+    level.push_back(id);
+    vis.push_back(v);
+    tot.push_back(t);
+    visible_ += v;
+    total_ += t;
+    if (spans.empty()) break;
+  }
+  first_leaf_ = 0;
+  height_ = 0;
+  bool leaf_level = true;
+  while (level.size() > 1) {
+    std::vector<uint32_t> up, up_vis, up_tot;
+    for (size_t i = 0; i < level.size();) {
+      const auto id = static_cast<uint32_t>(nodes_.size());
+      nodes_.emplace_back();
+      Node& nd = nodes_.back();
+      size_t take = std::min<size_t>(kNodeFill, level.size() - i);
+      if (level.size() - i - take == 1) ++take;  // Leave no lone child for a last node.
+      nd.n = static_cast<uint32_t>(take);
+      uint32_t v = 0, t = 0;
+      for (uint32_t k = 0; k < nd.n; ++k) {
+        const uint32_t child = level[i + k];
+        nd.child[k] = child;
+        nd.visible[k] = vis[i + k];
+        nd.total[k] = tot[i + k];
+        v += vis[i + k];
+        t += tot[i + k];
+        if (leaf_level) {
+          leaves_[child].parent = id;
+          leaves_[child].slot = k;
+        } else {
+          nodes_[child].parent = id;
+          nodes_[child].slot = k;
+        }
+      }
+      i += take;
+      up.push_back(id);
+      up_vis.push_back(v);
+      up_tot.push_back(t);
+    }
+    level = std::move(up);
+    vis = std::move(up_vis);
+    tot = std::move(up_tot);
+    leaf_level = false;
+    ++height_;
+  }
+  root_ = level[0];
+  Lv end = 0;
+  for (const Span& sp : spans) end = std::max(end, sp.lv + sp.len());
+  // LSD radix sort by LV, a byte a pass: linear where std::sort is not.
+  std::vector<std::pair<Lv, uint32_t>> tmp(index.size());
+  for (int shift = 0; shift < 32 && (end >> shift) != 0; shift += 8) {
+    size_t count[257] = {};
+    for (const auto& e : index) ++count[((e.first >> shift) & 0xFF) + 1];
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (const auto& e : index) tmp[count[(e.first >> shift) & 0xFF]++] = e;
+    index.swap(tmp);
+  }
+  index_.BuildFrom(index, end);
+  hint_leaf_ = kNil;
+}
+
 size_t SpanTree::MemoryUsage() const {
   return leaves_.capacity() * sizeof(Leaf) + nodes_.capacity() * sizeof(Node) +
          index_.MemoryUsage();
@@ -379,6 +483,8 @@ uint32_t SpanTree::CheckNode(uint32_t id, uint32_t depth, uint32_t* vis, uint32_
     const uint32_t child = nd.child[i];
     const uint32_t parent = depth + 1 == height_ ? leaves_[child].parent : nodes_[child].parent;
     if (parent != id) Fail("wrong parent pointer");
+    const uint32_t slot = depth + 1 == height_ ? leaves_[child].slot : nodes_[child].slot;
+    if (slot != i) Fail("wrong slot");
     leaves += CheckNode(child, depth + 1, &v, &t, &d);
     if (v != nd.visible[i] || t != nd.total[i]) Fail("wrong child counts");
     *vis += v;

@@ -51,9 +51,10 @@ class SpanTree {
   // The place just after visible character pos - 1 (the document's start
   // for pos == 0), where a local insert at visible position pos goes.
   // REQUIRES: pos <= visible_len().
-  Cursor AfterVisible(uint32_t pos) const;
+  // Not const: they remember the leaf they found (edits cluster).
+  Cursor AfterVisible(uint32_t pos);
   // The visible character at `pos`. REQUIRES: pos < visible_len().
-  Cursor AtVisible(uint32_t pos) const;
+  Cursor AtVisible(uint32_t pos);
   // The character with `lv`; false when no span holds it.
   bool Find(Lv lv, Cursor* out) const;
   Cursor Start() const;
@@ -83,6 +84,9 @@ class SpanTree {
   // were visible (all or none of them). Cursors into the leaf are stale after.
   uint32_t Delete(const Cursor& at, uint32_t max, uint32_t* newly_deleted);
 
+  // Fills an empty tree with `spans` in document order (decoding).
+  void BuildFrom(const std::vector<Span>& spans);
+
   // Calls f(const Span&) for every span in document order.
   template <typename F>
   void ForEach(F&& f) const {
@@ -97,17 +101,19 @@ class SpanTree {
 
  private:
   static constexpr uint32_t kNil = UINT32_MAX;
-  static constexpr uint32_t kLeafCap = 64;
+  static constexpr uint32_t kLeafCap = 32;
   static constexpr uint32_t kNodeCap = 32;
 
   struct Leaf {
     uint32_t parent = kNil;
+    uint32_t slot = 0;  // Index in the parent's child[].
     uint32_t next = kNil;
     uint32_t n = 0;
     Span spans[kLeafCap];
   };
   struct Node {
     uint32_t parent = kNil;
+    uint32_t slot = 0;
     uint32_t n = 0;
     uint32_t child[kNodeCap];
     uint32_t visible[kNodeCap];
@@ -116,7 +122,6 @@ class SpanTree {
 
   // Adds to the counts on the path from `leaf` to the root.
   void AddCounts(uint32_t leaf, int64_t dvisible, int64_t dtotal);
-  uint32_t SlotIn(uint32_t node, uint32_t child) const;
   // Makes room for one more span in the leaf of *c, splitting it when full;
   // *c is moved to the leaf that now holds its position.
   void EnsureRoom(Cursor* c, uint32_t needed);
@@ -137,6 +142,11 @@ class SpanTree {
   uint32_t visible_ = 0;
   uint32_t total_ = 0;
   LvIndex index_;
+  // The leaf AtVisible() found last, the visible characters before it and
+  // in it. Any change elsewhere in the tree clears it (kNil).
+  uint32_t hint_leaf_ = kNil;
+  uint32_t hint_start_ = 0;
+  uint32_t hint_visible_ = 0;
 };
 
 }  // namespace quire::crdt::internal

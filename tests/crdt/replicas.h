@@ -88,6 +88,21 @@ class Replicas {
                                                      "' != replica 0 '" + docs_[0].Text() + "'");
       Expect(docs_[i].GetVersion() == docs_[0].GetVersion(), "versions differ");
     }
+    // A decoded copy holds the same document and goes on like the original.
+    Result<TextDoc> copy = TextDoc::Decode(docs_[0].Encode(), AgentId{99});
+    if (!copy.ok()) return fail_("Decode failed: " + copy.status().ToString());
+    copy->CheckInvariants();
+    Expect(copy->Text() == docs_[0].Text(), "decoded text differs");
+    Expect(copy->GetVersion() == docs_[0].GetVersion(), "decoded version differs");
+    const size_t pos = Uniform(0, copy->size());
+    const Change edit = copy->Insert(pos, "xy");
+    const std::string expected = Splice(docs_[0].Text(), pos, 0, "xy");
+    Result<ot::TextOp> patch = docs_[0].Apply(edit);
+    Expect(patch.ok() && docs_[0].Text() == expected && copy->Text() == expected,
+           "an edit on the decoded copy does not merge back");
+    for (size_t i = 1; i < docs_.size(); ++i) {
+      if (!docs_[i].Apply(edit).ok()) fail_("Apply of the decoded copy's edit failed");
+    }
   }
 
  private:
