@@ -83,6 +83,8 @@ Result<ot::TextOp> TextDoc::Apply(const Change& change) {
   return patch;
 }
 
+Status TextDoc::Integrate(const Change& change) { return state_->Apply(change, nullptr); }
+
 std::vector<Change> TextDoc::ChangesSince(const Version& version) const {
   return state_->ChangesSince(version);
 }

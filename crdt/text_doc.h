@@ -67,6 +67,10 @@ class TextDoc {
   // held back; in both cases the document is untouched.
   [[nodiscard]] Result<ot::TextOp> Apply(const Change& change);
 
+  // Apply() without computing the patch: for replicas nobody displays (a
+  // server relaying to CRDT peers, imports, simulations). Same checks.
+  [[nodiscard]] Status Integrate(const Change& change);
+
   // Changes that a replica at `version` lacks, in causal order: exactly
   // those ops, grouped into as few Changes as the history allows.
   std::vector<Change> ChangesSince(const Version& version) const;

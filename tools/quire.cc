@@ -14,8 +14,7 @@ namespace {
 // foo_command.cc, declare it in command.h and list it here.
 constexpr Command kCommands[] = {
     {"replay", "FILE.json.gz [--json]",
-     "replay an editing trace through the CRDT, check its final text, time it",
-     RunReplay},
+     "replay an editing trace through the CRDT, check its final text, time it", RunReplay},
 };
 
 void PrintUsage(std::ostream& out) {

@@ -44,8 +44,7 @@ std::string Diff(const std::string& what, const std::string& got, const std::str
   const auto at = static_cast<size_t>(
       std::mismatch(got.begin(), got.end(), want.begin(), want.end()).first - got.begin());
   return what + " differs from endContent at byte " + std::to_string(at) + " (" +
-         std::to_string(got.size()) + " bytes, want " + std::to_string(want.size()) +
-         ")";
+         std::to_string(got.size()) + " bytes, want " + std::to_string(want.size()) + ")";
 }
 
 void Note(ReplayReport* report, std::string problem) {
@@ -54,8 +53,8 @@ void Note(ReplayReport* report, std::string problem) {
 
 // Times Encode, Decode + Text and Merge into an empty replica of the final
 // document, and checks that each gives the final text.
-void MeasureEncodeLoadMerge(const Trace& trace, const TextDoc& doc,
-                            const ReplayOptions& opts, ReplayReport* report) {
+void MeasureEncodeLoadMerge(const Trace& trace, const TextDoc& doc, const ReplayOptions& opts,
+                            ReplayReport* report) {
   Clock::time_point start = Clock::now();
   const std::string bytes = doc.Encode();
   report->encode_ms = MsSince(start);
@@ -117,8 +116,8 @@ Result<ReplayReport> ReplaySequential(const Trace& trace, const ReplayOptions& o
     }
     report.remote_apply_ms = MsSince(start);
     if (!failed.ok()) {
-      Note(&report, "remote Apply of change " + std::to_string(failed_at) +
-                        " failed: " + failed.ToString());
+      Note(&report,
+           "remote Apply of change " + std::to_string(failed_at) + " failed: " + failed.ToString());
     } else {
       Note(&report, Diff("remote replica's text", remote.Text(), trace.end_content));
       if (opts.check_invariants) remote.CheckInvariants();
@@ -212,9 +211,8 @@ Result<TextDoc> BuildConcurrent(const Trace& trace) {
       for (const Change& c : changes[x]) {
         Result<ot::TextOp> patch = doc.Apply(c);
         if (!patch.ok()) {
-          return InternalError("txn " + std::to_string(t) + ": applying txn " +
-                               std::to_string(x) + " on agent " +
-                               std::to_string(txn.agent) +
+          return InternalError("txn " + std::to_string(t) + ": applying txn " + std::to_string(x) +
+                               " on agent " + std::to_string(txn.agent) +
                                "'s replica failed: " + patch.status().ToString());
         }
       }
@@ -225,9 +223,9 @@ Result<TextDoc> BuildConcurrent(const Trace& trace) {
     for (size_t i = 0; i < txn.patches.size(); ++i) {
       const Patch& p = txn.patches[i];
       if (uint64_t{p.pos} + p.del > doc.size()) {
-        return InvalidArgument("txns[" + std::to_string(t) + "].patches[" +
-                               std::to_string(i) + "]: pos " + std::to_string(p.pos) +
-                               " + del " + std::to_string(p.del) +
+        return InvalidArgument("txns[" + std::to_string(t) + "].patches[" + std::to_string(i) +
+                               "]: pos " + std::to_string(p.pos) + " + del " +
+                               std::to_string(p.del) +
                                " is past the end of the document it applies to (" +
                                std::to_string(doc.size()) + " code points)");
       }
@@ -242,8 +240,8 @@ Result<TextDoc> BuildConcurrent(const Trace& trace) {
     for (const Change& c : changes[t]) {
       Result<ot::TextOp> patch = final_doc.Apply(c);
       if (!patch.ok()) {
-        return InternalError("building the final document: applying txn " +
-                             std::to_string(t) + " failed: " + patch.status().ToString());
+        return InternalError("building the final document: applying txn " + std::to_string(t) +
+                             " failed: " + patch.status().ToString());
       }
     }
   }

@@ -55,10 +55,10 @@ struct ReplayReport {
   size_t final_chars = 0;  // Code points of the final text.
 
   // Milliseconds.
-  double replay_ms = 0;  // Local edits (sequential) or the whole causal build (concurrent).
-  double encode_ms = 0;  // TextDoc::Encode() of the final document.
-  double load_ms = 0;    // TextDoc::Decode() of those bytes, then Text().
-  double merge_ms = 0;   // An empty replica's Merge() of the final document.
+  double replay_ms = 0;        // Local edits (sequential) or the whole causal build (concurrent).
+  double encode_ms = 0;        // TextDoc::Encode() of the final document.
+  double load_ms = 0;          // TextDoc::Decode() of those bytes, then Text().
+  double merge_ms = 0;         // An empty replica's Merge() of the final document.
   double remote_apply_ms = 0;  // Sequential only: Apply() of every Change, in order.
 
   size_t encoded_bytes = 0;

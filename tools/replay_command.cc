@@ -64,8 +64,8 @@ void PrintSummary(const std::string& name, const ReplayReport& r) {
     std::cout << buf << (note.empty() ? "" : "   " + note) << "\n";
   };
   std::cout << name << " (" << r.kind << "): " << Grouped(r.patches) << " patches -> "
-            << Grouped(r.final_chars) << " code points: "
-            << (r.ok ? "OK, matches endContent" : "FAILED") << "\n";
+            << Grouped(r.final_chars)
+            << " code points: " << (r.ok ? "OK, matches endContent" : "FAILED") << "\n";
   line(r.kind == "concurrent" ? "causal build" : "local replay", r.replay_ms,
        r.kind == "concurrent" ? "one replica per agent, merged along the graph" : "");
   if (r.kind == "sequential") {
@@ -94,8 +94,7 @@ int RunReplay(const std::vector<std::string>& args) {
     } else if (arg.starts_with("-")) {
       return UsageError("replay: unknown option '" + arg + "' (see quire replay --help)");
     } else if (!path.empty()) {
-      return UsageError("replay: expected one trace file, got '" + path + "' and '" +
-                        arg + "'");
+      return UsageError("replay: expected one trace file, got '" + path + "' and '" + arg + "'");
     } else {
       path = arg;
     }
@@ -107,8 +106,8 @@ int RunReplay(const std::vector<std::string>& args) {
   Result<ReplayReport> report = Replay(*trace);
   if (!report.ok()) {
     // Only a trace that does not fit its own graph gets here.
-    return UsageError(Status(report.status().code(), path + ": " + report.status().message())
-                          .ToString());
+    return UsageError(
+        Status(report.status().code(), path + ": " + report.status().message()).ToString());
   }
 
   if (json) {

@@ -48,9 +48,9 @@ Result<std::string> ReadGzipFile(const std::string& path) {
   // A truncated gzip stream reads as a short file; gzclose_r reports it.
   const int rc = gzclose(file);
   if (rc != Z_OK) {
-    return Status(StatusCode::kIoError,
-                  path + ": gzip stream is corrupt or truncated (zlib error " +
-                      std::to_string(rc) + ")");
+    return Status(
+        StatusCode::kIoError,
+        path + ": gzip stream is corrupt or truncated (zlib error " + std::to_string(rc) + ")");
   }
   return out;
 }
@@ -103,8 +103,7 @@ class TraceBuilder final : public json::json_sax_t {
       trace_->num_agents = static_cast<int>(val);
       return true;
     }
-    if (role != Role::kPos && role != Role::kDel && role != Role::kParent &&
-        role != Role::kAgent) {
+    if (role != Role::kPos && role != Role::kDel && role != Role::kParent && role != Role::kAgent) {
       return Mismatch(role, "a number");
     }
     if (val > std::numeric_limits<uint32_t>::max()) {
@@ -113,10 +112,18 @@ class TraceBuilder final : public json::json_sax_t {
     const auto v = static_cast<uint32_t>(val);
     Txn& txn = trace_->txns.back();
     switch (role) {
-      case Role::kPos: txn.patches.back().pos = v; break;
-      case Role::kDel: txn.patches.back().del = v; break;
-      case Role::kParent: txn.parents.push_back(v); break;
-      default: txn.agent = v; break;
+      case Role::kPos:
+        txn.patches.back().pos = v;
+        break;
+      case Role::kDel:
+        txn.patches.back().del = v;
+        break;
+      case Role::kParent:
+        txn.parents.push_back(v);
+        break;
+      default:
+        txn.agent = v;
+        break;
     }
     if (role == Role::kPos || role == Role::kDel) ++stack_.back().elements;
     return true;
@@ -125,7 +132,8 @@ class TraceBuilder final : public json::json_sax_t {
   bool string(string_t& val) override {
     const Role role = NextRole();
     switch (role) {
-      case Role::kIgnore: return true;
+      case Role::kIgnore:
+        return true;
       case Role::kKind:
         if (val != "concurrent") {
           return Fail("unknown \"kind\" \"" + val + "\" (expected \"concurrent\" or no kind)");
@@ -183,8 +191,8 @@ class TraceBuilder final : public json::json_sax_t {
     if ((top.seen & (1u << static_cast<int>(Role::kPatches))) == 0) {
       return Fail(Where(t) + ": missing \"patches\"");
     }
-    const uint32_t graph = (1u << static_cast<int>(Role::kParents)) |
-                           (1u << static_cast<int>(Role::kAgent));
+    const uint32_t graph =
+        (1u << static_cast<int>(Role::kParents)) | (1u << static_cast<int>(Role::kAgent));
     if ((top.seen & graph) != graph && first_without_graph_ == kNone) {
       first_without_graph_ = t;
     }
@@ -220,9 +228,23 @@ class TraceBuilder final : public json::json_sax_t {
   // What a value is, from where it stands. kTop..kAgent name object keys
   // too (and index Frame::seen bits).
   enum class Role : int {
-    kTop, kKind, kStartContent, kEndContent, kNumAgents, kTxns,
-    kTxn, kPatches, kParents, kAgent, kPatch, kPos, kDel, kIns, kParent,
-    kExtraPatchField, kIgnore,
+    kTop,
+    kKind,
+    kStartContent,
+    kEndContent,
+    kNumAgents,
+    kTxns,
+    kTxn,
+    kPatches,
+    kParents,
+    kAgent,
+    kPatch,
+    kPos,
+    kDel,
+    kIns,
+    kParent,
+    kExtraPatchField,
+    kIgnore,
   };
   struct Frame {
     Role role;
@@ -237,16 +259,21 @@ class TraceBuilder final : public json::json_sax_t {
     const Frame& top = stack_.back();
     switch (top.role) {
       case Role::kTop:
-      case Role::kTxn: return top.key;
-      case Role::kTxns: return Role::kTxn;
-      case Role::kPatches: return Role::kPatch;
-      case Role::kParents: return Role::kParent;
+      case Role::kTxn:
+        return top.key;
+      case Role::kTxns:
+        return Role::kTxn;
+      case Role::kPatches:
+        return Role::kPatch;
+      case Role::kParents:
+        return Role::kParent;
       case Role::kPatch:
         if (top.elements == 0) return Role::kPos;
         if (top.elements == 1) return Role::kDel;
         if (top.elements == 2) return Role::kIns;
         return Role::kExtraPatchField;
-      default: return Role::kIgnore;
+      default:
+        return Role::kIgnore;
     }
   }
 
@@ -256,38 +283,68 @@ class TraceBuilder final : public json::json_sax_t {
                          ? 0
                          : trace_->txns.back().patches.size() - 1;
     switch (role) {
-      case Role::kTop: return "the top level";
-      case Role::kKind: return "\"kind\"";
-      case Role::kStartContent: return "\"startContent\"";
-      case Role::kEndContent: return "\"endContent\"";
-      case Role::kNumAgents: return "\"numAgents\"";
-      case Role::kTxns: return "\"txns\"";
-      case Role::kTxn: return "txns[" + std::to_string(trace_->txns.size()) + "]";
-      case Role::kPatches: return Where(t) + ".patches";
-      case Role::kParents: return Where(t) + ".parents";
-      case Role::kAgent: return Where(t) + ".agent";
-      case Role::kPatch: return Where(t, p);
-      case Role::kPos: return Where(t, p) + "[0] (pos)";
-      case Role::kDel: return Where(t, p) + "[1] (del)";
-      case Role::kIns: return Where(t, p) + "[2] (ins)";
+      case Role::kTop:
+        return "the top level";
+      case Role::kKind:
+        return "\"kind\"";
+      case Role::kStartContent:
+        return "\"startContent\"";
+      case Role::kEndContent:
+        return "\"endContent\"";
+      case Role::kNumAgents:
+        return "\"numAgents\"";
+      case Role::kTxns:
+        return "\"txns\"";
+      case Role::kTxn:
+        return "txns[" + std::to_string(trace_->txns.size()) + "]";
+      case Role::kPatches:
+        return Where(t) + ".patches";
+      case Role::kParents:
+        return Where(t) + ".parents";
+      case Role::kAgent:
+        return Where(t) + ".agent";
+      case Role::kPatch:
+        return Where(t, p);
+      case Role::kPos:
+        return Where(t, p) + "[0] (pos)";
+      case Role::kDel:
+        return Where(t, p) + "[1] (del)";
+      case Role::kIns:
+        return Where(t, p) + "[2] (ins)";
       case Role::kParent:
         return Where(t) + ".parents[" + std::to_string(trace_->txns.back().parents.size()) + "]";
-      case Role::kExtraPatchField: return Where(t, p);
-      case Role::kIgnore: return "an ignored field";
+      case Role::kExtraPatchField:
+        return Where(t, p);
+      case Role::kIgnore:
+        return "an ignored field";
     }
     return "";
   }
 
   static const char* Expected(Role role) {
     switch (role) {
-      case Role::kTop: case Role::kTxn: return "an object";
-      case Role::kTxns: case Role::kPatches: case Role::kParents: return "an array";
-      case Role::kPatch: return "[pos, del, \"ins\"]";
-      case Role::kKind: case Role::kStartContent: case Role::kEndContent:
-      case Role::kIns: return "a string";
-      case Role::kPos: case Role::kDel: case Role::kParent: case Role::kAgent:
-      case Role::kNumAgents: return "an integer";
-      default: return "nothing";
+      case Role::kTop:
+      case Role::kTxn:
+        return "an object";
+      case Role::kTxns:
+      case Role::kPatches:
+      case Role::kParents:
+        return "an array";
+      case Role::kPatch:
+        return "[pos, del, \"ins\"]";
+      case Role::kKind:
+      case Role::kStartContent:
+      case Role::kEndContent:
+      case Role::kIns:
+        return "a string";
+      case Role::kPos:
+      case Role::kDel:
+      case Role::kParent:
+      case Role::kAgent:
+      case Role::kNumAgents:
+        return "an integer";
+      default:
+        return "nothing";
     }
   }
 
@@ -325,9 +382,8 @@ Status ValidateSequential(const Trace& trace) {
     for (size_t i = 0; i < patches.size(); ++i) {
       const Patch& p = patches[i];
       if (uint64_t{p.pos} + p.del > length) {
-        return InvalidArgument(Where(t, i) + ": pos " + std::to_string(p.pos) +
-                               " + del " + std::to_string(p.del) +
-                               " is past the document's end (" +
+        return InvalidArgument(Where(t, i) + ": pos " + std::to_string(p.pos) + " + del " +
+                               std::to_string(p.del) + " is past the document's end (" +
                                std::to_string(length) + " code points)");
       }
       Result<size_t> inserted = utf8::Validate(p.ins);
@@ -346,8 +402,7 @@ Status ValidateConcurrent(const Trace& trace) {
     const Txn& txn = trace.txns[t];
     if (txn.agent >= static_cast<uint32_t>(trace.num_agents)) {
       return InvalidArgument(Where(t) + ": agent " + std::to_string(txn.agent) +
-                             " is not below numAgents " +
-                             std::to_string(trace.num_agents));
+                             " is not below numAgents " + std::to_string(trace.num_agents));
     }
     for (size_t i = 0; i < txn.parents.size(); ++i) {
       if (txn.parents[i] >= t) {

@@ -327,7 +327,13 @@ Status DocState::Integrate(const Change& change, std::vector<ot::TextOp>* patche
       } else {
         QUIRE_RETURN_IF_ERROR(resolve(op.origin_right, "right origin", &r.origin_right));
       }
-      // In-change origins are ordered by construction; check the others.
+      if (r.origin_left == r.origin_right && r.origin_left != kRootLv) {
+        return InvalidArgument("left and right origins are the same character");
+      }
+      // Origins already in the document must be in order. Origins made by
+      // earlier ops of this change are not in the tree yet and are not
+      // checked; a change that orders them wrongly still integrates
+      // deterministically.
       if ((r.origin_left < base_lv || r.origin_left == kRootLv) &&
           (r.origin_right < base_lv || r.origin_right == kRootLv)) {
         QUIRE_RETURN_IF_ERROR(CheckOriginOrder(r.origin_left, r.origin_right));

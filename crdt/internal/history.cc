@@ -7,8 +7,14 @@
 namespace quire::crdt::internal {
 
 int History::FindAgent(AgentId agent) const {
+  // Changes come in runs from one agent: check the last answer first.
+  if (last_agent_ < agents_.size() && agents_[last_agent_].id == agent) {
+    return static_cast<int>(last_agent_);
+  }
   auto it = agent_index_.find(agent.value);
-  return it == agent_index_.end() ? -1 : static_cast<int>(it->second);
+  if (it == agent_index_.end()) return -1;
+  last_agent_ = it->second;
+  return static_cast<int>(it->second);
 }
 
 uint32_t History::AddAgent(AgentId agent) {

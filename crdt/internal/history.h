@@ -136,7 +136,8 @@ class History {
   std::vector<GraphEntry> graph_;
   std::vector<Lv> parent_pool_;
   std::vector<Lv> frontier_;
-  mutable size_t last_run_ = 0;  // Lookup cache.
+  mutable size_t last_run_ = 0;     // Lookup caches.
+  mutable uint32_t last_agent_ = 0;
 };
 
 }  // namespace quire::crdt::internal

@@ -25,11 +25,28 @@ class Replicas {
   Replicas(int count, uint64_t seed, FailFn fail) : rng_(seed), fail_(std::move(fail)) {
     for (int i = 0; i < count; ++i) docs_.emplace_back(AgentId{static_cast<uint64_t>(i) + 1});
   }
+  // Decisions read from `data` instead of a seeded generator (fuzzing);
+  // once it runs out every choice is the lowest one.
+  Replicas(int count, const uint8_t* data, size_t size, FailFn fail)
+      : Replicas(count, 0, std::move(fail)) {
+    bytes_ = data;
+    left_ = size;
+    from_bytes_ = true;
+  }
+  bool exhausted() const { return from_bytes_ && left_ == 0; }
 
   size_t count() const { return docs_.size(); }
   TextDoc& doc(size_t i) { return docs_[i]; }
   uint64_t Uniform(uint64_t lo, uint64_t hi) {  // Inclusive.
-    return std::uniform_int_distribution<uint64_t>(lo, hi)(rng_);
+    if (!from_bytes_) return std::uniform_int_distribution<uint64_t>(lo, hi)(rng_);
+    if (left_ == 0) return lo;
+    uint64_t v = *bytes_++;
+    --left_;
+    if (hi - lo > 255 && left_ > 0) {
+      v = v << 8 | *bytes_++;
+      --left_;
+    }
+    return lo + v % (hi - lo + 1);
   }
 
   // Random text of 1-, 2-, 3- and 4-byte code points.
@@ -147,6 +164,9 @@ class Replicas {
   }
 
   std::mt19937_64 rng_;
+  bool from_bytes_ = false;
+  const uint8_t* bytes_ = nullptr;
+  size_t left_ = 0;
   FailFn fail_;
   std::vector<TextDoc> docs_;
   std::vector<Message> queue_;

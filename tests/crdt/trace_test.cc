@@ -4,6 +4,8 @@
 // received every change remotely, after Encode/Decode and after a merge
 // into an empty replica. Also checks the trace loader's errors and the
 // causal-graph build on a small hand-made concurrent trace.
+#include "tools/trace.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,7 +19,6 @@
 
 #include "crdt/text_doc.h"
 #include "tools/replay.h"
-#include "tools/trace.h"
 
 namespace quire::tools {
 namespace {
@@ -29,9 +30,9 @@ std::string Difference(const std::string& got, const std::string& want) {
   if (got == want) return "";
   const size_t at = static_cast<size_t>(
       std::mismatch(got.begin(), got.end(), want.begin(), want.end()).first - got.begin());
-  return "first difference at byte " + std::to_string(at) + " of " +
-         std::to_string(got.size()) + " (want " + std::to_string(want.size()) +
-         " bytes); got \"" + got.substr(at, 40) + "\", want \"" + want.substr(at, 40) + "\"";
+  return "first difference at byte " + std::to_string(at) + " of " + std::to_string(got.size()) +
+         " (want " + std::to_string(want.size()) + " bytes); got \"" + got.substr(at, 40) +
+         "\", want \"" + want.substr(at, 40) + "\"";
 }
 
 std::vector<std::string> TracePaths() {
@@ -110,8 +111,7 @@ std::string TestName(const testing::TestParamInfo<std::string>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(SharedTraces, TraceReplayTest, testing::ValuesIn(TracePaths()),
-                         TestName);
+INSTANTIATE_TEST_SUITE_P(SharedTraces, TraceReplayTest, testing::ValuesIn(TracePaths()), TestName);
 
 // Two agents edit concurrently at different places, then each merges the
 // other's work and edits again.
@@ -120,10 +120,10 @@ Trace SmallConcurrentTrace() {
   t.concurrent = true;
   t.num_agents = 2;
   t.txns = {
-      {{}, 0, {{0, 0, "hello world"}}},  // 0: "hello world"
-      {{0}, 0, {{5, 0, ","}}},           // 1: "hello, world" (agent 0)
-      {{0}, 1, {{11, 0, "!"}}},          // 2: "hello world!" (agent 1, concurrent with 1)
-      {{1, 2}, 1, {{0, 0, "> "}}},       // 3: "> hello, world!"
+      {{}, 0, {{0, 0, "hello world"}}},           // 0: "hello world"
+      {{0}, 0, {{5, 0, ","}}},                    // 1: "hello, world" (agent 0)
+      {{0}, 1, {{11, 0, "!"}}},                   // 2: "hello world!" (agent 1, concurrent with 1)
+      {{1, 2}, 1, {{0, 0, "> "}}},                // 3: "> hello, world!"
       {{3}, 0, {{2, 5, "HELLO"}, {14, 1, "?"}}},  // 4: "> HELLO, world?"
       {{4}, 1, {{0, 2, ""}, {12, 0, "…"}}},       // 5: "HELLO, world…?"
   };
@@ -174,8 +174,8 @@ class LoadTraceTest : public testing::Test {
   // gzipped: LoadTrace reads both, and the shared traces cover gzip.
   std::string Write(const std::string& json) {
     const std::string path =
-        (fs::temp_directory_path() / ("quire_trace_test_" + std::to_string(::getpid()) +
-                                      "_" + std::to_string(files_.size()) + ".json"))
+        (fs::temp_directory_path() / ("quire_trace_test_" + std::to_string(::getpid()) + "_" +
+                                      std::to_string(files_.size()) + ".json"))
             .string();
     std::ofstream(path, std::ios::binary) << json;
     files_.push_back(path);
@@ -244,8 +244,7 @@ TEST_F(LoadTraceTest, BadContentIsInvalidArgumentNamingThePlace) {
     Result<Trace> t = LoadTrace(Write(c.json));
     ASSERT_FALSE(t.ok());
     EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << t.status().ToString();
-    EXPECT_NE(t.status().message().find(c.mentions), std::string::npos)
-        << t.status().ToString();
+    EXPECT_NE(t.status().message().find(c.mentions), std::string::npos) << t.status().ToString();
   }
 }
 
