@@ -49,12 +49,22 @@ struct GapPatch {
   uint32_t len;
 };
 
+// A patch for the CRDT: the same, with the insert as the trace's UTF-8.
+// Both replays read a flat array prepared before timing, so neither pays
+// for walking the trace's nested vectors.
+struct CrdtPatch {
+  uint32_t pos;
+  uint32_t del;
+  std::string_view ins;
+};
+
 struct Prepared {
   std::string error;  // Non-empty when the trace could not be loaded.
   tools::Trace trace;
   std::u32string end_content;  // Decoded, to check the gap buffer.
   std::vector<GapPatch> gap_patches;
   std::vector<char32_t> chars;
+  std::vector<CrdtPatch> crdt_patches;
 
   // Made on first use by EnsureCrdt(): one untimed local replay.
   bool crdt_ready = false;
@@ -91,6 +101,7 @@ Prepared& Prepare(const std::string& name, bool concurrent) {
       slot->gap_patches.push_back({p.pos, p.del, static_cast<uint32_t>(slot->chars.size()),
                                    static_cast<uint32_t>(ins.size())});
       slot->chars.insert(slot->chars.end(), ins.begin(), ins.end());
+      slot->crdt_patches.push_back({p.pos, p.del, p.ins});
     }
   }
   return *slot;
@@ -124,6 +135,17 @@ GapBuffer GapReplay(const Prepared& p) {
   return buf;
 }
 
+// Every patch as a local edit (LocalRemove, LocalInsert): an editor's
+// per-keystroke path.
+TextDoc CrdtReplay(const Prepared& p) {
+  TextDoc doc(AgentId{1});
+  for (const CrdtPatch& c : p.crdt_patches) {
+    if (c.del > 0) doc.LocalRemove(c.pos, c.del);
+    if (!c.ins.empty()) doc.LocalInsert(c.pos, c.ins);
+  }
+  return doc;
+}
+
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -146,7 +168,7 @@ void BM_CrdtLocalReplay(benchmark::State& state, const std::string& name) {
   if (p == nullptr) return;
   std::optional<TextDoc> doc;
   for (auto _ : state) {
-    doc.emplace(tools::ReplayLocal(p->trace, nullptr));
+    doc.emplace(CrdtReplay(*p));
     benchmark::DoNotOptimize(*doc);
     state.PauseTiming();
     if (doc->Text() != p->trace.end_content) state.SkipWithError("CRDT text differs");
@@ -170,7 +192,7 @@ void BM_LocalReplayVsGapBuffer(benchmark::State& state, const std::string& name)
     const double gap = MsSince(start);
 
     start = Clock::now();
-    TextDoc doc = tools::ReplayLocal(p->trace, nullptr);
+    TextDoc doc = CrdtReplay(*p);
     benchmark::DoNotOptimize(doc);
     const double crdt = MsSince(start);
 
@@ -223,6 +245,48 @@ void BM_MergeIntoEmpty(benchmark::State& state, const std::string& name) {
   std::optional<TextDoc> merged;
   for (auto _ : state) {
     merged.emplace(AgentId{999});
+    Status status = merged->Merge(*p->doc);
+    benchmark::DoNotOptimize(*merged);
+    state.PauseTiming();
+    if (!status.ok()) state.SkipWithError(status.ToString().c_str());
+    if (merged->Text() != p->trace.end_content) state.SkipWithError("merged text differs");
+    merged.reset();
+    state.ResumeTiming();
+  }
+}
+
+// The same local replay, each edit returning its Change (Insert/Remove):
+// what a caller pays to send every keystroke as it happens.
+void BM_CrdtLocalReplayWithChanges(benchmark::State& state, const std::string& name) {
+  Prepared* p = Get(state, name, /*concurrent=*/false, /*crdt=*/true);
+  if (p == nullptr) return;
+  std::vector<Change> changes;
+  changes.reserve(p->changes.size());
+  std::optional<TextDoc> doc;
+  for (auto _ : state) {
+    changes.clear();
+    doc.emplace(tools::ReplayLocal(p->trace, &changes));
+    benchmark::DoNotOptimize(*doc);
+    state.PauseTiming();
+    if (doc->Text() != p->trace.end_content) state.SkipWithError("CRDT text differs");
+    doc.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p->gap_patches.size()));
+}
+
+// Merge into a replica that holds an edit of its own (inserted and removed
+// again): it cannot take the other's state whole, so every op is integrated.
+void BM_MergeIntoDivergedReplica(benchmark::State& state, const std::string& name) {
+  Prepared* p = Get(state, name, /*concurrent=*/false, /*crdt=*/true);
+  if (p == nullptr) return;
+  std::optional<TextDoc> merged;
+  for (auto _ : state) {
+    state.PauseTiming();
+    merged.emplace(AgentId{999});
+    merged->Insert(0, "x");
+    merged->Remove(0, 1);
+    state.ResumeTiming();
     Status status = merged->Merge(*p->doc);
     benchmark::DoNotOptimize(*merged);
     state.PauseTiming();
@@ -292,7 +356,9 @@ void RegisterAll() {
       {"BM_LocalReplayVsGapBuffer", BM_LocalReplayVsGapBuffer, true, true},
       {"BM_Encode", BM_Encode, false, false},
       {"BM_DecodeAndText", BM_DecodeAndText, false, false},
+      {"BM_CrdtLocalReplayWithChanges", BM_CrdtLocalReplayWithChanges, true, false},
       {"BM_MergeIntoEmpty", BM_MergeIntoEmpty, false, false},
+      {"BM_MergeIntoDivergedReplica", BM_MergeIntoDivergedReplica, true, false},
       {"BM_RemoteApplyPerKeystroke", BM_RemoteApplyPerKeystroke, true, false},
   };
   auto add = [](const Spec& spec, const std::string& trace) {

@@ -16,7 +16,7 @@ namespace internal {
 namespace {
 
 constexpr uint8_t kFlagZstd = 1;
-constexpr int kZstdLevel = 19;
+constexpr int kZstdLevel = 15;
 // Op run kinds on disk: an insert whose origins the document order
 // predicts, a delete, an insert with its origins written out.
 constexpr uint64_t kPredictedInsert = 0;

@@ -45,7 +45,8 @@ Change TextDoc::Remove(size_t pos, size_t len) {
 
 void TextDoc::LocalInsert(size_t pos, std::string_view utf8) {
   assert(pos <= size());
-  const auto n = static_cast<uint32_t>(utf8::CountCodePoints(utf8));
+  // One keystroke is the common case.
+  const auto n = utf8.size() == 1 ? 1u : static_cast<uint32_t>(utf8::CountCodePoints(utf8));
   if (n == 0) return;
   internal::Lv left, right;
   state_->LocalInsert(static_cast<uint32_t>(pos), utf8, n, &left, &right);

@@ -72,6 +72,23 @@ void MeasureEncodeLoadMerge(const Trace& trace, const TextDoc& doc, const Replay
     if (opts.check_invariants) loaded->CheckInvariants();
   }
 
+  if (loaded.ok()) report->loaded_memory_bytes = loaded->MemoryUsage();
+
+  {
+    TextDoc diverged(AgentId{MergeAgent(trace).value + 2});
+    diverged.Insert(0, "x");
+    diverged.Remove(0, 1);
+    start = Clock::now();
+    const Status status = diverged.Merge(doc);
+    report->merge_diverged_ms = MsSince(start);
+    if (!status.ok()) {
+      Note(report, "Merge into a diverged replica failed: " + status.ToString());
+    } else {
+      Note(report, Diff("diverged replica's merged text", diverged.Text(), trace.end_content));
+      if (opts.check_invariants) diverged.CheckInvariants();
+    }
+  }
+
   TextDoc merged(MergeAgent(trace));
   start = Clock::now();
   const Status merge_status = merged.Merge(doc);
@@ -89,10 +106,8 @@ Result<ReplayReport> ReplaySequential(const Trace& trace, const ReplayOptions& o
   report.kind = "sequential";
   report.patches = trace.PatchCount();
 
-  std::vector<Change> changes;
-  changes.reserve(2 * report.patches);  // At most a Remove and an Insert each.
   Clock::time_point start = Clock::now();
-  TextDoc doc = ReplayLocal(trace, &changes);
+  TextDoc doc = ReplayLocal(trace, nullptr);
   report.replay_ms = MsSince(start);
 
   report.final_text = doc.Text();
@@ -100,6 +115,15 @@ Result<ReplayReport> ReplaySequential(const Trace& trace, const ReplayOptions& o
   report.memory_bytes = doc.MemoryUsage();
   Note(&report, Diff("final text", report.final_text, trace.end_content));
   if (opts.check_invariants) doc.CheckInvariants();
+
+  std::vector<Change> changes;
+  changes.reserve(2 * report.patches);  // At most a Remove and an Insert each.
+  start = Clock::now();
+  {
+    TextDoc with_changes = ReplayLocal(trace, &changes);
+    report.replay_changes_ms = MsSince(start);
+    Note(&report, Diff("text of the replay with changes", with_changes.Text(), trace.end_content));
+  }
 
   if (opts.remote_apply) {
     TextDoc remote(AgentId{2});
@@ -159,6 +183,15 @@ Result<ReplayReport> ReplayConcurrent(const Trace& trace, const ReplayOptions& o
 
 TextDoc ReplayLocal(const Trace& trace, std::vector<Change>* changes) {
   TextDoc doc(AgentId{1});
+  if (changes == nullptr) {
+    for (const Txn& txn : trace.txns) {
+      for (const Patch& p : txn.patches) {
+        if (p.del > 0) doc.LocalRemove(p.pos, p.del);
+        if (!p.ins.empty()) doc.LocalInsert(p.pos, p.ins);
+      }
+    }
+    return doc;
+  }
   for (const Txn& txn : trace.txns) {
     for (const Patch& p : txn.patches) {
       if (p.del > 0) {
@@ -209,11 +242,12 @@ Result<TextDoc> BuildConcurrent(const Trace& trace) {
     std::sort(missing.begin(), missing.end());
     for (const uint32_t x : missing) {
       for (const Change& c : changes[x]) {
-        Result<ot::TextOp> patch = doc.Apply(c);
-        if (!patch.ok()) {
+        // No one displays these replicas: integrate without the patch.
+        const Status status = doc.Integrate(c);
+        if (!status.ok()) {
           return InternalError("txn " + std::to_string(t) + ": applying txn " + std::to_string(x) +
                                " on agent " + std::to_string(txn.agent) +
-                               "'s replica failed: " + patch.status().ToString());
+                               "'s replica failed: " + status.ToString());
         }
       }
       done[x] = true;
@@ -235,14 +269,13 @@ Result<TextDoc> BuildConcurrent(const Trace& trace) {
     done[t] = true;
   }
 
+  // The final document: every replica merged into a new one.
   TextDoc final_doc(AgentId{num_agents + 1});
-  for (size_t t = 0; t < n; ++t) {
-    for (const Change& c : changes[t]) {
-      Result<ot::TextOp> patch = final_doc.Apply(c);
-      if (!patch.ok()) {
-        return InternalError("building the final document: applying txn " + std::to_string(t) +
-                             " failed: " + patch.status().ToString());
-      }
+  for (size_t a = 0; a < num_agents; ++a) {
+    const Status status = final_doc.Merge(replicas[a]);
+    if (!status.ok()) {
+      return InternalError("merging agent " + std::to_string(a) +
+                           "'s replica into the final document failed: " + status.ToString());
     }
   }
   return final_doc;

@@ -55,14 +55,24 @@ struct ReplayReport {
   size_t final_chars = 0;  // Code points of the final text.
 
   // Milliseconds.
-  double replay_ms = 0;        // Local edits (sequential) or the whole causal build (concurrent).
+  // Sequential: every patch through LocalInsert/LocalRemove, an editor's
+  // per-keystroke path. Concurrent: the whole causal build.
+  double replay_ms = 0;
+  // Sequential: the same edits through Insert/Remove, each returning its
+  // Change (the Changes remote_apply_ms applies).
+  double replay_changes_ms = 0;
   double encode_ms = 0;        // TextDoc::Encode() of the final document.
   double load_ms = 0;          // TextDoc::Decode() of those bytes, then Text().
   double merge_ms = 0;         // An empty replica's Merge() of the final document.
+  // Merge() of the final document into a replica holding an edit of its
+  // own (inserted and removed again), so no fast-forward: every op of the
+  // history is integrated.
+  double merge_diverged_ms = 0;
   double remote_apply_ms = 0;  // Sequential only: Apply() of every Change, in order.
 
   size_t encoded_bytes = 0;
-  size_t memory_bytes = 0;  // TextDoc::MemoryUsage() of the final document.
+  size_t memory_bytes = 0;         // TextDoc::MemoryUsage() of the final document.
+  size_t loaded_memory_bytes = 0;  // TextDoc::MemoryUsage() of the decoded document.
   // Peak resident set of the whole process (getrusage ru_maxrss), so it
   // includes the parsed trace.
   long peak_rss_kb = 0;

@@ -25,7 +25,8 @@ constexpr std::string_view kReplayHelp =
     "document is encoded, decoded (load) and merged into an empty replica.\n\n"
     "  --json   print one JSON object: ok, kind, patches, final_chars,\n"
     "           replay_ms, encode_ms, encoded_bytes, load_ms, merge_ms,\n"
-    "           remote_apply_ms, peak_rss_kb\n\n"
+    "           remote_apply_ms, peak_rss_kb, and replay_changes_ms,\n"
+    "           merge_diverged_ms, doc_memory_bytes, loaded_memory_bytes\n\n"
     "exit status: 0 the text matches, 1 it differs, 2 usage or input error\n";
 
 double RoundMs(double ms) { return std::round(ms * 1000) / 1000; }
@@ -54,6 +55,11 @@ void PrintJson(const ReplayReport& r) {
   j["merge_ms"] = RoundMs(r.merge_ms);
   j["remote_apply_ms"] = RoundMs(r.remote_apply_ms);
   j["peak_rss_kb"] = r.peak_rss_kb;
+  j["replay_changes_ms"] = RoundMs(r.replay_changes_ms);
+  j["merge_diverged_ms"] = RoundMs(r.merge_diverged_ms);
+  j["doc_memory_bytes"] = r.memory_bytes;
+  j["loaded_memory_bytes"] = r.loaded_memory_bytes;
+  if (!r.problem.empty()) j["problem"] = r.problem;
   std::cout << j.dump() << "\n";
 }
 
@@ -69,12 +75,15 @@ void PrintSummary(const std::string& name, const ReplayReport& r) {
   line(r.kind == "concurrent" ? "causal build" : "local replay", r.replay_ms,
        r.kind == "concurrent" ? "one replica per agent, merged along the graph" : "");
   if (r.kind == "sequential") {
+    line("with changes", r.replay_changes_ms, "the same, each edit returning its Change");
     line("remote apply", r.remote_apply_ms, "every change, in order, into a fresh replica");
   }
   line("encode", r.encode_ms, Grouped(r.encoded_bytes) + " bytes");
   line("load", r.load_ms, "decode + text");
-  line("merge", r.merge_ms, "into an empty replica");
-  std::cout << "  memory         " << Grouped(r.memory_bytes) << " bytes (final document)\n"
+  line("merge", r.merge_ms, "into an empty replica (takes the state whole)");
+  line("merge", r.merge_diverged_ms, "into a replica with an edit of its own (integrates all)");
+  std::cout << "  memory         " << Grouped(r.memory_bytes) << " bytes (final document), "
+            << Grouped(r.loaded_memory_bytes) << " bytes (decoded)\n"
             << "  peak RSS       " << Grouped(static_cast<unsigned long long>(r.peak_rss_kb))
             << " kB (whole process, parsed trace included)\n";
 }

@@ -67,33 +67,71 @@ void DocState::LocalInsert(uint32_t pos, std::string_view utf8, uint32_t n, Lv* 
                            Lv* origin_right) {
   const uint32_t agent = LocalAgent();
   const Lv lv = history_.size();
+  const bool ascii = n == utf8.size();
+  const bool after_backspace = del_cache_valid_ && pos == del_cache_pos_ + 1;
+  del_cache_valid_ = false;
   if (cache_valid_ && pos == cache_pos_) {
-    // Typing on at the caret: the run we just inserted grows.
+    // Typing on at the caret: the run we just inserted grows, in the tree
+    // and in the history, with no lookup.
     *origin_left = lv - 1;
     *origin_right = cache_origin_right_;
     tree_.Extend(&cache_cursor_, n);
-  } else {
-    Cursor at = tree_.AfterVisible(pos);
-    *origin_left = pos == 0 ? kRootLv : tree_.SpanAt(at).lv + at.offset - 1;
-    Cursor next = at;
-    *origin_right = tree_.Normalize(&next) ? tree_.LvAt(next) : kRootLv;
-    cache_cursor_ = tree_.Insert(at, lv, n);
-    cache_origin_right_ = *origin_right;
+    cache_pos_ = pos + n;
+    if (ascii && cache_ascii_) {
+      history_.ExtendAsciiInsert(agent, n, utf8);
+      return;
+    }
+    history_.AppendInsert(agent, history_.frontier(), n, *origin_left, *origin_right, utf8, ascii);
+    cache_ascii_ = false;
+    return;
   }
+  tree_.FlushCounts();
+  // After a backspace the caret sits right after the character it kept.
+  Cursor at = after_backspace ? del_cache_cursor_ : tree_.AfterVisible(pos);
+  if (after_backspace) ++at.offset;
+  *origin_left = pos == 0 ? kRootLv : tree_.SpanAt(at).lv + at.offset - 1;
+  Cursor next = at;
+  *origin_right = tree_.Normalize(&next) ? tree_.LvAt(next) : kRootLv;
+  cache_cursor_ = tree_.Insert(at, lv, n);
+  cache_origin_right_ = *origin_right;
   cache_valid_ = true;
   cache_pos_ = pos + n;
-  history_.AppendInsert(agent, history_.frontier(), n, *origin_left, *origin_right, utf8,
-                        n == utf8.size());
+  history_.AppendInsert(agent, history_.frontier(), n, *origin_left, *origin_right, utf8, ascii);
+  // ExtendAsciiInsert may continue only an ASCII run that is the history's
+  // last (AppendInsert extended it or started it).
+  const OpRun& run = history_.runs().back();
+  cache_ascii_ = (run.flags & OpRun::kNonAscii) == 0 && run.kind == OpRun::kInsert;
 }
 
 void DocState::LocalRemove(uint32_t pos, uint32_t len, Change* change) {
   const uint32_t agent = LocalAgent();
+  tree_.FlushCounts();
+  // A backspace deletes the character before the caret: the one just typed,
+  // or the one before the last backspace.
+  Cursor at;
+  bool cached = false;
+  if (len == 1 && cache_valid_ && pos + 1 == cache_pos_) {
+    at = cache_cursor_;
+    --at.offset;
+    cached = true;
+  } else if (len == 1 && del_cache_valid_ && pos == del_cache_pos_) {
+    at = del_cache_cursor_;
+    cached = true;
+  }
   cache_valid_ = false;
+  del_cache_valid_ = false;
   while (len > 0) {
-    const Cursor at = tree_.AtVisible(pos);
+    if (!cached) at = tree_.AtVisible(pos);
+    cached = false;
     const Lv target = tree_.LvAt(at);
     uint32_t newly;
-    const uint32_t k = tree_.Delete(at, len, &newly);
+    Cursor before;
+    const uint32_t k = tree_.Delete(at, len, &newly, &before);
+    if (len == k && tree_.Valid(before) && pos > 0) {
+      del_cache_valid_ = true;
+      del_cache_cursor_ = before;
+      del_cache_pos_ = pos - 1;
+    }
     history_.AppendDelete(agent, history_.frontier(), k, target, false);
     len -= k;
     if (change == nullptr) continue;
@@ -223,6 +261,7 @@ void DocState::IntegrateInsert(uint32_t agent, const std::vector<Lv>& parents, u
   tree_.Insert(dest, lv, len);
   if (patches != nullptr) patches->push_back(ot::TextOp().Retain(pos).Insert(text, len));
   cache_valid_ = false;
+  del_cache_valid_ = false;
 }
 
 void DocState::IntegrateDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len,
@@ -240,6 +279,7 @@ void DocState::IntegrateDelete(uint32_t agent, const std::vector<Lv>& parents, u
     len -= k;
   }
   cache_valid_ = false;
+  del_cache_valid_ = false;
 }
 
 DocState::Readiness DocState::CheckReady(const Change& change) const {
@@ -259,6 +299,7 @@ DocState::Readiness DocState::CheckReady(const Change& change) const {
 }
 
 Status DocState::Integrate(const Change& change, std::vector<ot::TextOp>* patches) {
+  tree_.FlushCounts();
   const int a = history_.FindAgent(change.id.agent);
   const uint64_t have = a < 0 ? 0 : history_.agents()[a].next_seq;
   const uint64_t skip = have - change.id.seq;  // Ops we hold already.
@@ -572,6 +613,7 @@ Status DocState::Merge(const DocState& other) {
     *this = other;
     agent_ = agent;
     local_agent_ = -1;
+    del_cache_valid_ = false;
     limits_ = limits;
     dropped_pending_ = dropped;
     pending_ = std::move(pending);

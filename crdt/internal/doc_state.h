@@ -91,6 +91,12 @@ class DocState {
   Cursor cache_cursor_;
   uint32_t cache_pos_ = 0;
   Lv cache_origin_right_ = kRootLv;
+  bool cache_ascii_ = false;  // The run is ASCII and the history's last op run.
+  // After a local delete of one character: the visible character before it
+  // (where the next backspace goes) and its visible position.
+  bool del_cache_valid_ = false;
+  Cursor del_cache_cursor_;
+  uint32_t del_cache_pos_ = 0;
 
   std::vector<Change> pending_;
   size_t pending_bytes_ = 0;

@@ -101,6 +101,10 @@ class History {
   // made on `parents` (sorted LVs, all < size()). Returns the first LV.
   Lv AppendInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv origin_left,
                   Lv origin_right, std::string_view text, bool ascii);
+  // AppendInsert() of `len` more characters typed right after the last op,
+  // which was an ASCII insert by `agent` with the whole frontier as parents.
+  // REQUIRES: what DocState's typing cache guarantees; `text` is ASCII.
+  void ExtendAsciiInsert(uint32_t agent, uint32_t len, std::string_view text);
   Lv AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
                   bool backward);
 

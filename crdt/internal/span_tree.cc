@@ -1,6 +1,7 @@
 #include "crdt/internal/span_tree.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,7 @@ Cursor SpanTree::AtVisible(uint32_t pos) {
     id = hint_leaf_;
     pos -= hint_start_;
   } else {
+    FlushCounts();
     const uint32_t target = pos;
     uint32_t leaf_visible = visible_;
     id = root_;
@@ -100,6 +102,7 @@ bool SpanTree::NextSpan(Cursor* c) const {
 }
 
 uint32_t SpanTree::RawPos(const Cursor& c) const {
+  assert(lazy_leaf_ == kNil);
   const Leaf& leaf = leaves_[c.leaf];
   uint32_t pos = 0;
   for (uint32_t i = 0; i < c.idx && i < leaf.n; ++i) pos += leaf.spans[i].len();
@@ -113,6 +116,7 @@ uint32_t SpanTree::RawPos(const Cursor& c) const {
 }
 
 uint32_t SpanTree::VisiblePos(const Cursor& c) const {
+  assert(lazy_leaf_ == kNil);
   const Leaf& leaf = leaves_[c.leaf];
   uint32_t pos = 0;
   for (uint32_t i = 0; i < c.idx && i < leaf.n; ++i) pos += leaf.spans[i].visible();
@@ -228,21 +232,34 @@ void SpanTree::InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t
 
 void SpanTree::EnsureRoom(Cursor* c, uint32_t needed) {
   if (leaves_[c->leaf].n + needed <= kLeafCap) return;
+  FlushCounts();
   hint_leaf_ = kNil;
   const uint32_t old_id = c->leaf;
   const auto new_id = static_cast<uint32_t>(leaves_.size());
   leaves_.emplace_back();
   Leaf& old_leaf = leaves_[old_id];
   Leaf& new_leaf = leaves_[new_id];
-  const uint32_t half = old_leaf.n / 2;
+  // Split in the middle, but when the edit is at the leaf's end (typing at
+  // the end of a run), move only what follows it: the old leaf stays full
+  // and fewer spans change leaves.
+  const uint32_t half = c->idx + 2 >= old_leaf.n && c->idx > 0 ? c->idx : old_leaf.n / 2;
   uint32_t v = 0, t = 0;
+  Lv run_start = 0;  // LV-contiguous moved spans update the index at once.
+  uint32_t run_len = 0;
   for (uint32_t i = half; i < old_leaf.n; ++i) {
     const Span& s = old_leaf.spans[i];
     new_leaf.spans[i - half] = s;
     v += s.visible();
     t += s.len();
-    index_.Set(s.lv, s.len(), new_id);
+    if (run_len > 0 && run_start + run_len == s.lv) {
+      run_len += s.len();
+    } else {
+      if (run_len > 0) index_.Set(run_start, run_len, new_id);
+      run_start = s.lv;
+      run_len = s.len();
+    }
   }
+  if (run_len > 0) index_.Set(run_start, run_len, new_id);
   new_leaf.n = old_leaf.n - half;
   old_leaf.n = half;
   new_leaf.next = old_leaf.next;
@@ -303,10 +320,36 @@ void SpanTree::Extend(Cursor* c, uint32_t len) {
   index_.Set(s.lv + s.len(), len, c->leaf);
   s.len_del += len;
   c->offset += len;
-  AddCounts(c->leaf, len, len);
+  visible_ += len;
+  total_ += len;
+  if (c->leaf == hint_leaf_) {
+    hint_visible_ += len;
+  } else {
+    hint_leaf_ = kNil;
+  }
+  if (lazy_leaf_ != c->leaf) {
+    FlushCounts();
+    lazy_leaf_ = c->leaf;
+  }
+  lazy_added_ += len;  // Visible and total alike: Extend adds visible text.
 }
 
-uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_deleted) {
+void SpanTree::FlushCounts() {
+  if (lazy_leaf_ == kNil) return;
+  const uint32_t leaf = lazy_leaf_;
+  const uint32_t n = lazy_added_;
+  lazy_leaf_ = kNil;
+  lazy_added_ = 0;
+  uint32_t slot = leaves_[leaf].slot;
+  for (uint32_t p = leaves_[leaf].parent; p != kNil; slot = nodes_[p].slot, p = nodes_[p].parent) {
+    nodes_[p].visible[slot] += n;
+    nodes_[p].total[slot] += n;
+  }
+}
+
+uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_deleted,
+                          Cursor* before) {
+  if (before != nullptr) before->leaf = kNil;
   Cursor c = at;
   Span s = SpanAt(c);
   const uint32_t k = std::min(max, s.len() - c.offset);
@@ -338,6 +381,7 @@ uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_delete
       next = Span::Make(next.lv - k, next.len() + k, true);
       if (has_left) {
         leaf->spans[c.idx] = Span::Make(s.lv, c.offset, false);
+        if (before != nullptr) *before = Cursor{c.leaf, c.idx, c.offset - 1};
       } else {
         std::memmove(&leaf->spans[c.idx], &leaf->spans[c.idx + 1],
                      (leaf->n - c.idx - 1) * sizeof(Span));
@@ -352,6 +396,7 @@ uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_delete
   uint32_t i = c.idx;
   if (has_left) {
     leaf->spans[i] = Span::Make(s.lv, c.offset, false);
+    if (before != nullptr) *before = Cursor{c.leaf, i, c.offset - 1};
     Cursor ins{c.leaf, ++i, 0};
     InsertSpanAt(&ins, Span::Make(s.lv + c.offset, k, true));
   } else {
@@ -449,6 +494,8 @@ void SpanTree::BuildFrom(const std::vector<Span>& spans) {
   }
   index_.BuildFrom(index, end);
   hint_leaf_ = kNil;
+  lazy_leaf_ = kNil;
+  lazy_added_ = 0;
 }
 
 size_t SpanTree::MemoryUsage() const {
@@ -457,7 +504,7 @@ size_t SpanTree::MemoryUsage() const {
 }
 
 uint32_t SpanTree::CheckNode(uint32_t id, uint32_t depth, uint32_t* vis, uint32_t* tot,
-                             uint32_t* leaf_depth) const {
+                             bool* has_lazy) const {
   if (depth == height_) {
     const Leaf& leaf = leaves_[id];
     if (leaf.n == 0 && !(id == root_ && height_ == 0)) Fail("empty leaf");
@@ -470,32 +517,38 @@ uint32_t SpanTree::CheckNode(uint32_t id, uint32_t depth, uint32_t* vis, uint32_
     }
     *vis = LeafVisible(leaf);
     *tot = LeafTotal(leaf);
-    *leaf_depth = depth;
+    *has_lazy = id == lazy_leaf_;
     return 1;
   }
   const Node& nd = nodes_[id];
   if (nd.n == 0) Fail("empty node");
   *vis = 0;
   *tot = 0;
+  *has_lazy = false;
   uint32_t leaves = 0;
   for (uint32_t i = 0; i < nd.n; ++i) {
-    uint32_t v, t, d;
+    uint32_t v, t;
+    bool lazy;
     const uint32_t child = nd.child[i];
     const uint32_t parent = depth + 1 == height_ ? leaves_[child].parent : nodes_[child].parent;
     if (parent != id) Fail("wrong parent pointer");
     const uint32_t slot = depth + 1 == height_ ? leaves_[child].slot : nodes_[child].slot;
     if (slot != i) Fail("wrong slot");
-    leaves += CheckNode(child, depth + 1, &v, &t, &d);
-    if (v != nd.visible[i] || t != nd.total[i]) Fail("wrong child counts");
+    leaves += CheckNode(child, depth + 1, &v, &t, &lazy);
+    // Counts Extend() left pending are missing from the stored ones.
+    const uint32_t pending = lazy ? lazy_added_ : 0;
+    if (v != nd.visible[i] + pending || t != nd.total[i] + pending) Fail("wrong child counts");
     *vis += v;
     *tot += t;
+    *has_lazy = *has_lazy || lazy;
   }
   return leaves;
 }
 
 void SpanTree::CheckInvariants() const {
-  uint32_t v, t, d;
-  const uint32_t leaves = CheckNode(root_, 0, &v, &t, &d);
+  uint32_t v, t;
+  bool lazy;
+  const uint32_t leaves = CheckNode(root_, 0, &v, &t, &lazy);
   if (v != visible_ || t != total_) Fail("wrong document counts");
   uint32_t linked = 0;
   for (uint32_t l = first_leaf_; l != kNil; l = leaves_[l].next) ++linked;

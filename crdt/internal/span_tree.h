@@ -25,7 +25,10 @@ struct Span {
 
   uint32_t len() const { return len_del & 0x7FFFFFFFu; }
   bool deleted() const { return (len_del >> 31) != 0; }
-  uint32_t visible() const { return deleted() ? 0 : len(); }
+  // Branch-free: position lookups sum this over runs of spans.
+  uint32_t visible() const {
+    return len_del & 0x7FFFFFFFu & ~static_cast<uint32_t>(static_cast<int32_t>(len_del) >> 31);
+  }
   static Span Make(Lv lv, uint32_t len, bool deleted) {
     return Span{lv, len | (deleted ? 0x80000000u : 0u)};
   }
@@ -69,8 +72,14 @@ class SpanTree {
   bool NextSpan(Cursor* c) const;
 
   // Characters before the cursor: all of them, and the visible ones.
+  // REQUIRES: no pending counts (FlushCounts()).
   uint32_t RawPos(const Cursor& c) const;
   uint32_t VisiblePos(const Cursor& c) const;
+
+  // Extend() leaves the inner nodes' counts for its leaf pending (typing
+  // pays for one walk up per run instead of one per keystroke). This adds
+  // them; everything that reads inner counts does it first.
+  void FlushCounts();
 
   // Inserts the visible run [lv, lv + len) at `at`. Returns the cursor just
   // after it, for a following insert to extend.
@@ -82,7 +91,11 @@ class SpanTree {
   // Marks up to `max` characters deleted from `at` (normalized) on, within
   // at's span. Returns how many it walked; *newly_deleted counts those that
   // were visible (all or none of them). Cursors into the leaf are stale after.
-  uint32_t Delete(const Cursor& at, uint32_t max, uint32_t* newly_deleted);
+  // When the character before the deleted ones is in the same span, *before
+  // (if given) points at it afterwards; else before->leaf is kNil.
+  uint32_t Delete(const Cursor& at, uint32_t max, uint32_t* newly_deleted,
+                  Cursor* before = nullptr);
+  bool Valid(const Cursor& c) const { return c.leaf != kNil; }
 
   // Fills an empty tree with `spans` in document order (decoding).
   void BuildFrom(const std::vector<Span>& spans);
@@ -132,7 +145,7 @@ class SpanTree {
   uint32_t LeafVisible(const Leaf& leaf) const;
   uint32_t LeafTotal(const Leaf& leaf) const;
   uint32_t CheckNode(uint32_t id, uint32_t depth, uint32_t* vis, uint32_t* tot,
-                     uint32_t* leaf_depth) const;
+                     bool* has_lazy) const;
 
   std::vector<Leaf> leaves_;
   std::vector<Node> nodes_;
@@ -144,6 +157,9 @@ class SpanTree {
   LvIndex index_;
   // The leaf AtVisible() found last, the visible characters before it and
   // in it. Any change elsewhere in the tree clears it (kNil).
+  // Counts Extend() added to lazy_leaf_ but not yet to its ancestors.
+  uint32_t lazy_leaf_ = kNil;
+  uint32_t lazy_added_ = 0;
   uint32_t hint_leaf_ = kNil;
   uint32_t hint_start_ = 0;
   uint32_t hint_visible_ = 0;
