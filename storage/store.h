@@ -1,0 +1,131 @@
+// Store keeps Quire's documents on disk: per document, the log of accepted
+// changes (each with its server seq, author and server time) and snapshots
+// (the encoded document at a seq), plus metadata. docs/storage.md has the
+// layout, the durability modes and the threading.
+//
+// Seqs start at 1 and increase by 1 per change with no gaps. A document is
+// created by its first append and gets an epoch then; deleting it removes
+// everything, and a re-created document gets a new epoch.
+//
+// Thread safety: every method may be called from any thread. Writes
+// (appends, snapshots, deletes) run on the store's writer thread, in the
+// order they were submitted; reads run on the calling thread.
+#ifndef QUIRE_STORAGE_STORE_H_
+#define QUIRE_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace quire::storage {
+
+enum class Durability {
+  kSync,   // Acknowledged once fsynced; concurrent writers share an fsync.
+  kAsync,  // Written to the WAL without fsync: for tests and benchmarks.
+};
+
+struct StoreOptions {
+  Durability durability = Durability::kSync;
+  // Merge queued appends into one write and one fsync (group commit).
+  // false writes and fsyncs each append alone (the benchmark's baseline).
+  bool group_commit = true;
+  // Snapshot policy: a background snapshot once a document has this many
+  // changes, or this many bytes of changes, after its newest snapshot
+  // (0 = never by that measure).
+  uint64_t snapshot_every_changes = 10000;
+  uint64_t snapshot_every_bytes = 4 << 20;
+  // Retention: keep changes older than the newest snapshot (the audit
+  // trail). Only Compact() with drop_covered_changes removes them.
+  bool create_if_missing = true;
+};
+
+struct NewChange {
+  std::string change;  // The encoded crdt::Change (crdt/change_codec.h).
+  std::string author;  // Who sent it (an authenticated user or agent name).
+  int64_t time_ms = 0; // Server time it was accepted.
+};
+
+struct AppendRequest {
+  std::string doc;
+  std::vector<NewChange> changes;
+};
+
+struct StoredChange {
+  uint64_t seq = 0;
+  std::string change;
+  std::string author;
+  int64_t time_ms = 0;
+};
+
+struct DocMeta {
+  uint64_t epoch = 0;
+  uint64_t head_seq = 0;      // Seq of the newest change (0: none).
+  uint64_t first_seq = 1;     // Oldest change still in the log.
+  uint64_t snapshot_seq = 0;  // Newest snapshot (0: none).
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  uint64_t change_bytes = 0;    // Stored bytes of the changes in the log.
+  uint64_t snapshot_bytes = 0;  // Of the newest snapshot.
+  uint64_t changes_since_snapshot = 0;
+  uint64_t bytes_since_snapshot = 0;
+};
+
+struct LoadedDoc {
+  DocMeta meta;
+  uint64_t snapshot_seq = 0;  // 0: no snapshot; replay `tail` from empty.
+  std::string snapshot;       // TextDoc::Encode() bytes.
+  std::vector<StoredChange> tail;  // Changes after snapshot_seq, in seq order.
+};
+
+// Valid document names: 1 to 256 bytes, no NUL, valid UTF-8.
+Status ValidateDocName(std::string_view doc);
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Appends each request's changes to its document, all requests in one
+  // atomic write. Returns each request's first assigned seq once durable.
+  // InvalidArgument (nothing written) for a bad name or an empty change.
+  virtual Result<std::vector<uint64_t>> Append(std::vector<AppendRequest> batch) = 0;
+  // The same, without blocking: `done` runs on the writer thread once the
+  // write is durable (post it to your own executor from there).
+  using AppendDone = std::function<void(Result<std::vector<uint64_t>>)>;
+  virtual void AppendAsync(std::vector<AppendRequest> batch, AppendDone done) = 0;
+
+  // Changes with seq >= from_seq, in order, at most max_changes and about
+  // max_bytes (at least one when there is one). NotFound: no such document.
+  virtual Result<std::vector<StoredChange>> ReadChanges(std::string_view doc, uint64_t from_seq,
+                                                        size_t max_changes, size_t max_bytes) = 0;
+  // The newest snapshot and every change after it.
+  virtual Result<LoadedDoc> Load(std::string_view doc) = 0;
+  // The newest snapshot at or before `seq` (NotFound when none).
+  virtual Result<std::pair<uint64_t, std::string>> SnapshotAtOrBefore(std::string_view doc,
+                                                                      uint64_t seq) = 0;
+  // Stores `bytes` (TextDoc::Encode) as the document at `seq`.
+  virtual Status WriteSnapshot(std::string_view doc, uint64_t seq, std::string bytes) = 0;
+  // Removes changes with seq <= up_to (they must be covered by a snapshot).
+  virtual Status DropChangesThrough(std::string_view doc, uint64_t up_to) = 0;
+  virtual Result<std::vector<std::string>> ListDocuments() = 0;
+  virtual Result<DocMeta> GetMeta(std::string_view doc) = 0;
+  virtual Status DeleteDocument(std::string_view doc) = 0;
+  // Every snapshot seq of a document, ascending.
+  virtual Result<std::vector<uint64_t>> ListSnapshots(std::string_view doc) = 0;
+  // Asks the storage engine to reclaim space now.
+  virtual Status CompactStorage() = 0;
+  // Waits until background work (snapshots) queued so far is done.
+  virtual void Flush() = 0;
+};
+
+// Opens (or creates) the RocksDB store in `dir`.
+Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
+                                                const StoreOptions& options);
+
+}  // namespace quire::storage
+
+#endif  // QUIRE_STORAGE_STORE_H_
