@@ -252,6 +252,11 @@ class RocksDbStore final : public Store {
     return Status::Ok();
   }
 
+  StoreStats Stats() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
   void Flush() override {
     std::unique_lock<std::mutex> lock(mu_);
     idle_cv_.wait(lock, [this] {
@@ -417,6 +422,10 @@ class RocksDbStore final : public Store {
     Status s = task.build(&wb);
     if (s.ok()) s = FromRocks(db_->Write(write_options_, &wb), "writing");
     if (s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.writes;
+    }
+    if (s.ok()) {
       if (pending_meta_) meta_cache_[pending_meta_->first] = pending_meta_->second;
       if (deleted_doc_) meta_cache_.erase(*deleted_doc_);
     }
@@ -483,6 +492,14 @@ class RocksDbStore final : public Store {
     }
     const Status written = FromRocks(db_->Write(write_options_, &wb), "appending");
     if (written.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.writes;
+        for (size_t i = 0; i < tasks.size(); ++i) {
+          if (!results[i].ok()) continue;
+          for (const AppendRequest& r : tasks[i].batch) stats_.appended_changes += r.changes.size();
+        }
+      }
       next_epoch_ = next_epoch;
       for (auto& [doc, meta] : touched) {
         meta_cache_[doc] = meta;
@@ -521,8 +538,9 @@ class RocksDbStore final : public Store {
       lock.unlock();
       // A failed background snapshot is retried by a later append; the log
       // still holds every change, so nothing is lost.
-      (void)TakeSnapshot(*this, doc);
+      const bool taken = TakeSnapshot(*this, doc).ok();
       lock.lock();
+      if (taken) ++stats_.snapshots_taken;
       snapshotting_ = false;
       if (queue_.empty() && !writing_ && snapshot_queue_.empty()) idle_cv_.notify_all();
     }
@@ -546,6 +564,7 @@ class RocksDbStore final : public Store {
   std::deque<std::string> snapshot_queue_;
   std::set<std::string> snapshot_pending_;
   bool snapshotting_ = false;
+  StoreStats stats_;
 
   // Writer thread only.
   std::unordered_map<std::string, DocMeta> meta_cache_;
@@ -565,6 +584,8 @@ Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
+  db_options.keep_log_file_num = 2;  // RocksDB's own info logs, not data.
+  db_options.max_log_file_size = 1 << 20;
   rocksdb::ColumnFamilyOptions cf_options;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},

@@ -82,6 +82,13 @@ struct LoadedDoc {
   std::vector<StoredChange> tail;  // Changes after snapshot_seq, in seq order.
 };
 
+// Counters since the store was opened.
+struct StoreStats {
+  uint64_t writes = 0;            // Committed write batches (one fsync each in sync mode).
+  uint64_t appended_changes = 0;
+  uint64_t snapshots_taken = 0;   // By the background policy.
+};
+
 // Valid document names: 1 to 256 bytes, no NUL, valid UTF-8.
 Status ValidateDocName(std::string_view doc);
 
@@ -120,6 +127,7 @@ class Store {
   virtual Status CompactStorage() = 0;
   // Waits until background work (snapshots) queued so far is done.
   virtual void Flush() = 0;
+  virtual StoreStats Stats() = 0;
 };
 
 // Opens (or creates) the RocksDB store in `dir`.

@@ -34,6 +34,12 @@ inline int UsageError(std::string_view message) {
 }
 
 int RunReplay(const std::vector<std::string>& args);  // replay_command.cc
+// store_commands.cc: on a data directory.
+int RunInspect(const std::vector<std::string>& args);
+int RunExport(const std::vector<std::string>& args);
+int RunImport(const std::vector<std::string>& args);
+int RunVerify(const std::vector<std::string>& args);
+int RunCompact(const std::vector<std::string>& args);
 
 }  // namespace quire::tools
 

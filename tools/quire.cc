@@ -15,6 +15,16 @@ namespace {
 constexpr Command kCommands[] = {
     {"replay", "FILE.json.gz [--json]",
      "replay an editing trace through the CRDT, check its final text, time it", RunReplay},
+    {"inspect", "--data DIR [DOC]", "list a data directory's documents: seqs, sizes, snapshots",
+     RunInspect},
+    {"export", "--data DIR DOC [--at SEQ]", "print a document's text, optionally as of a seq",
+     RunExport},
+    {"import", "--data DIR DOC FILE", "create a document from a text file or an editing trace",
+     RunImport},
+    {"verify", "--data DIR", "check every stored value, snapshot and document; 1 on a problem",
+     RunVerify},
+    {"compact", "--data DIR DOC [--keep-log]",
+     "snapshot at the head, drop the changes it covers, reclaim space", RunCompact},
 };
 
 void PrintUsage(std::ostream& out) {

@@ -1,0 +1,304 @@
+// quire inspect | export | import | verify | compact: operating on a data
+// directory (the server's embedded RocksDB store) directly. Run them on a
+// directory no server has open.
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+
+#include "base/utf8.h"
+#include "crdt/change_codec.h"
+#include "storage/documents.h"
+#include "storage/store.h"
+#include "tools/command.h"
+#include "tools/replay.h"
+#include "tools/trace.h"
+
+namespace quire::tools {
+namespace {
+
+using storage::Store;
+
+struct Args {
+  std::string data;
+  std::vector<std::string> positional;
+  std::optional<uint64_t> at;
+  bool keep_log = false;
+  bool help = false;
+};
+
+std::optional<Args> Parse(const std::vector<std::string>& argv, std::string* error) {
+  Args a;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& s = argv[i];
+    if (s == "--help" || s == "-h") {
+      a.help = true;
+    } else if (s == "--data" || s == "--at") {
+      if (i + 1 == argv.size()) {
+        *error = s + " needs a value";
+        return std::nullopt;
+      }
+      const std::string& v = argv[++i];
+      if (s == "--data") {
+        a.data = v;
+      } else {
+        char* end = nullptr;
+        const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || v[0] == '-') {
+          *error = "--at wants a seq (a whole number), got '" + v + "'";
+          return std::nullopt;
+        }
+        a.at = n;
+      }
+    } else if (s == "--keep-log") {
+      a.keep_log = true;
+    } else if (s.rfind("--", 0) == 0) {
+      *error = "unknown option " + s;
+      return std::nullopt;
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  if (!a.help && a.data.empty()) {
+    *error = "--data DIR is required";
+    return std::nullopt;
+  }
+  return a;
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, bool create) {
+  storage::StoreOptions o;
+  o.create_if_missing = create;
+  o.snapshot_every_changes = 0;  // The tool takes snapshots when asked.
+  o.snapshot_every_bytes = 0;
+  return storage::OpenRocksDbStore(dir, o);
+}
+
+int Fail(const Status& s) {
+  std::cerr << "quire: " << s.ToString() << "\n";
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
+                 s.code() == StatusCode::kIoError
+             ? kExitUsage
+             : kExitFailed;
+}
+
+std::string Time(int64_t ms) {
+  if (ms == 0) return "-";
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Progress on a terminal only: "\r<what> done/total".
+void Progress(const char* what, size_t done, size_t total) {
+  static const bool tty = isatty(STDERR_FILENO) != 0;
+  if (!tty) return;
+  std::fprintf(stderr, "\r%s %zu/%zu", what, done, total);
+  if (done == total) std::fprintf(stderr, "\n");
+}
+
+int Usage(const char* text, bool help, const std::string& error) {
+  if (help) {
+    std::cout << text;
+    return kExitOk;
+  }
+  std::cerr << "quire: " << error << "\n" << text;
+  return kExitUsage;
+}
+
+constexpr char kInspectHelp[] =
+    "usage: quire inspect --data DIR [DOC]\n"
+    "Lists the documents of a data directory (epoch, seqs, sizes, snapshot\n"
+    "points, last update), or one document in detail.\n";
+
+constexpr char kExportHelp[] =
+    "usage: quire export --data DIR DOC [--at SEQ]\n"
+    "Prints the document's text (as of SEQ when given) to stdout.\n";
+
+constexpr char kImportHelp[] =
+    "usage: quire import --data DIR DOC FILE\n"
+    "Creates DOC from FILE: an editing trace (*.json or *.json.gz, see\n"
+    "../shared/traces/README.md) becomes a document with its whole history,\n"
+    "one change per edit; any other file is UTF-8 text inserted by one\n"
+    "change. DOC must not exist yet.\n";
+
+constexpr char kVerifyHelp[] =
+    "usage: quire verify --data DIR\n"
+    "Decodes every stored value, checks every snapshot against a replay of\n"
+    "the log and that every document loads. Prints a summary; exit status 1\n"
+    "when anything is wrong, naming the document.\n";
+
+constexpr char kCompactHelp[] =
+    "usage: quire compact --data DIR DOC [--keep-log]\n"
+    "Writes a snapshot at the head, removes the changes it covers (the CRDT\n"
+    "history stays in the snapshot; per-change authors and server times go)\n"
+    "unless --keep-log, and compacts the storage.\n";
+
+}  // namespace
+
+int RunInspect(const std::vector<std::string>& argv) {
+  std::string error;
+  std::optional<Args> a = Parse(argv, &error);
+  if (!a || a->help || a->positional.size() > 1) {
+    return Usage(kInspectHelp, a && a->help, a ? "inspect takes at most one DOC" : error);
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  if (!store.ok()) return Fail(store.status());
+  std::vector<std::string> names;
+  if (a->positional.empty()) {
+    Result<std::vector<std::string>> all = (*store)->ListDocuments();
+    if (!all.ok()) return Fail(all.status());
+    names = *all;
+    std::cout << names.size() << " document(s)\n";
+  } else {
+    names = a->positional;
+  }
+  bool problems = false;
+  for (const std::string& name : names) {
+    Result<storage::DocMeta> m = (*store)->GetMeta(name);
+    if (!m.ok()) {
+      std::cout << name << ": " << m.status().ToString() << "\n";
+      problems = true;
+      continue;
+    }
+    std::cout << name << ": epoch " << m->epoch << ", seqs " << m->first_seq << ".."
+              << m->head_seq << ", snapshot at " << m->snapshot_seq << " (" << m->snapshot_bytes
+              << " B), log " << m->change_bytes << " B, " << m->changes_since_snapshot
+              << " changes since the snapshot, created " << Time(m->created_ms) << ", updated "
+              << Time(m->updated_ms) << "\n";
+    if (!a->positional.empty()) {
+      Result<std::vector<uint64_t>> snaps = (*store)->ListSnapshots(name);
+      if (snaps.ok()) {
+        std::cout << "  snapshots:";
+        for (uint64_t s : *snaps) std::cout << " " << s;
+        std::cout << "\n";
+      }
+    }
+  }
+  return problems ? kExitFailed : kExitOk;
+}
+
+int RunExport(const std::vector<std::string>& argv) {
+  std::string error;
+  std::optional<Args> a = Parse(argv, &error);
+  if (!a || a->help || a->positional.size() != 1) {
+    return Usage(kExportHelp, a && a->help, a ? "export takes one DOC" : error);
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  if (!store.ok()) return Fail(store.status());
+  const crdt::AgentId reader{UINT64_MAX - 2};
+  Result<storage::LoadedTextDoc> doc =
+      a->at ? storage::LoadTextDocAt(**store, a->positional[0], *a->at, reader)
+            : storage::LoadTextDoc(**store, a->positional[0], reader);
+  if (!doc.ok()) return Fail(doc.status());
+  std::cout << doc->doc.Text();
+  return kExitOk;
+}
+
+int RunImport(const std::vector<std::string>& argv) {
+  std::string error;
+  std::optional<Args> a = Parse(argv, &error);
+  if (!a || a->help || a->positional.size() != 2) {
+    return Usage(kImportHelp, a && a->help, a ? "import takes DOC and FILE" : error);
+  }
+  const std::string& name = a->positional[0];
+  const std::string& file = a->positional[1];
+  if (Status s = storage::ValidateDocName(name); !s.ok()) return Fail(s);
+  // Build the changes first: nothing is written unless the input is good.
+  std::vector<crdt::Change> changes;
+  const bool is_trace = file.ends_with(".json") || file.ends_with(".json.gz");
+  if (is_trace) {
+    Result<Trace> trace = LoadTrace(file);
+    if (!trace.ok()) return Fail(trace.status());
+    if (Status s = ValidateTrace(*trace); !s.ok()) return Fail(s);
+    if (trace->concurrent) {
+      Result<crdt::TextDoc> doc = BuildConcurrent(*trace);
+      if (!doc.ok()) return Fail(doc.status());
+      changes = doc->ChangesSince(crdt::Version());
+    } else {
+      crdt::TextDoc doc(crdt::AgentId{1});
+      for (const Txn& txn : trace->txns) {
+        // One change per edit, as a client sending each keystroke would.
+        std::vector<crdt::Change> made;
+        for (const Patch& p : txn.patches) {
+          if (p.del > 0) made.push_back(doc.Remove(p.pos, p.del));
+          if (!p.ins.empty()) made.push_back(doc.Insert(p.pos, p.ins));
+        }
+        for (crdt::Change& c : made) changes.push_back(std::move(c));
+      }
+    }
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Fail(Status(StatusCode::kIoError, "cannot read " + file));
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (Result<size_t> ok = utf8::Validate(text); !ok.ok()) {
+      return Fail(InvalidArgument(file + ": " + ok.status().message()));
+    }
+    crdt::TextDoc doc(crdt::AgentId{1});
+    if (!text.empty()) changes.push_back(doc.Insert(0, text));
+  }
+  if (changes.empty()) return Fail(InvalidArgument(file + " holds no edits"));
+  Result<std::unique_ptr<Store>> store = OpenStore(a->data, true);
+  if (!store.ok()) return Fail(store.status());
+  if ((*store)->GetMeta(name).ok()) {
+    return Fail(InvalidArgument("document '" + name + "' exists already"));
+  }
+  constexpr size_t kBatch = 5000;
+  for (size_t i = 0; i < changes.size(); i += kBatch) {
+    storage::AppendRequest r{name, {}};
+    for (size_t k = i; k < std::min(changes.size(), i + kBatch); ++k) {
+      r.changes.push_back(storage::NewChange{crdt::EncodeChange(changes[k]), "import", 0});
+    }
+    Result<std::vector<uint64_t>> seqs = (*store)->Append({std::move(r)});
+    if (!seqs.ok()) return Fail(seqs.status());
+    Progress("imported", std::min(changes.size(), i + kBatch), changes.size());
+  }
+  if (Status s = storage::TakeSnapshot(**store, name); !s.ok()) return Fail(s);
+  std::cout << "imported " << changes.size() << " changes into '" << name << "'\n";
+  return kExitOk;
+}
+
+int RunVerify(const std::vector<std::string>& argv) {
+  std::string error;
+  std::optional<Args> a = Parse(argv, &error);
+  if (!a || a->help || !a->positional.empty()) {
+    return Usage(kVerifyHelp, a && a->help, a ? "verify takes no DOC" : error);
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  if (!store.ok()) return Fail(store.status());
+  Result<storage::VerifyReport> report = storage::Verify(
+      **store, [](size_t done, size_t total) { Progress("verified", done, total); });
+  if (!report.ok()) return Fail(report.status());
+  for (const std::string& p : report->problems) std::cout << "problem: " << p << "\n";
+  std::cout << report->documents << " document(s), " << report->changes << " change(s), "
+            << report->snapshots << " snapshot(s): "
+            << (report->problems.empty() ? "OK" : std::to_string(report->problems.size()) +
+                                                      " problem(s)")
+            << "\n";
+  return report->problems.empty() ? kExitOk : kExitFailed;
+}
+
+int RunCompact(const std::vector<std::string>& argv) {
+  std::string error;
+  std::optional<Args> a = Parse(argv, &error);
+  if (!a || a->help || a->positional.size() != 1) {
+    return Usage(kCompactHelp, a && a->help, a ? "compact takes one DOC" : error);
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  if (!store.ok()) return Fail(store.status());
+  const std::string& name = a->positional[0];
+  if (Status s = storage::CompactDocument(**store, name, !a->keep_log); !s.ok()) return Fail(s);
+  Result<storage::DocMeta> m = (*store)->GetMeta(name);
+  if (!m.ok()) return Fail(m.status());
+  std::cout << "compacted '" << name << "': snapshot at " << m->snapshot_seq << " ("
+            << m->snapshot_bytes << " B), log " << m->first_seq << ".." << m->head_seq << " ("
+            << m->change_bytes << " B)\n";
+  return kExitOk;
+}
+
+}  // namespace quire::tools
