@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
+#include <memory>
 #include <unordered_set>
 
 #include "base/coding.h"
@@ -40,8 +42,10 @@ inline int PopCount(uint64_t x) {
 // A bit per LV.
 class Bits {
  public:
-  explicit Bits(size_t n) : words_((n + 63) / 64, 0) {}
+  explicit Bits(size_t n) : size_(n), words_((n + 63) / 64, 0) {}
+  // REQUIRES for every range below: a + n <= the size (callers check it).
   void Set(size_t a, size_t n) {
+    assert(n <= size_ && a <= size_ - n);
     for (size_t i = a; i < a + n;) {
       const size_t w = i / 64, b = i % 64, k = std::min<size_t>(64 - b, a + n - i);
       words_[w] |= (k == 64 ? ~uint64_t{0} : ((uint64_t{1} << k) - 1)) << b;
@@ -51,6 +55,7 @@ class Bits {
   bool Get(size_t i) const { return (words_[i / 64] >> (i % 64)) & 1; }
   // Bits equal to `value` from a on, at most n.
   size_t Run(size_t a, size_t n, bool value) const {
+    assert(n <= size_ && a <= size_ - n);
     size_t i = a;
     while (i < a + n) {
       const size_t w = i / 64, b = i % 64;
@@ -77,6 +82,7 @@ class Bits {
   }
 
  private:
+  size_t size_;
   std::vector<uint64_t> words_;
   std::vector<uint32_t> ranks_;
 };
@@ -327,7 +333,7 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   for (AgentRun& r : agent_runs) {
     uint64_t a, len;
     if (!in.Varint(&a) || !in.Varint(&len)) return Bad("truncated agent runs");
-    if (a >= n_agents || len == 0 || total + len >= (uint64_t{1} << 31)) {
+    if (a >= n_agents || len == 0 || len >= (uint64_t{1} << 31) - total) {
       return Bad("bad agent run");
     }
     r = AgentRun{static_cast<Lv>(total), static_cast<uint32_t>(len), agent_index[a], 0};
@@ -342,7 +348,7 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   for (GraphEntry& e : graph) {
     uint64_t len, count;
     if (!in.Varint(&len) || !in.Count(&count, 1)) return Bad("truncated graph");
-    if (len == 0 || lv + len > total) return Bad("bad graph entry");
+    if (len == 0 || len > total - lv) return Bad("bad graph entry");
     e = GraphEntry{static_cast<Lv>(lv), static_cast<uint32_t>(len),
                    static_cast<uint32_t>(pool.size()), static_cast<uint32_t>(count)};
     for (uint64_t i = 0; i < count; ++i) {
@@ -364,7 +370,6 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   if (!in.Count(&n_ops, 1)) return Bad("truncated ops");
   std::vector<OpRun> ops(n_ops);
   std::vector<uint8_t> kinds(n_ops);
-  Bits inserts(total);
   uint64_t n_inserts = 0;
   lv = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
@@ -372,17 +377,26 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
     if (!in.Varint(&v)) return Bad("truncated ops");
     kinds[i] = static_cast<uint8_t>(v & 3);
     v >>= 2;
-    if (kinds[i] > kExplicitInsert || v == 0 || lv + v > total) return Bad("bad op run");
+    if (kinds[i] > kExplicitInsert || v == 0 || v > total - lv) return Bad("bad op run");
     OpRun& r = ops[i];
     r = OpRun{static_cast<Lv>(lv), static_cast<uint32_t>(v), kRootLv, kRootLv, 0, 0,
               kinds[i] == kDeleteRun ? OpRun::kDelete : OpRun::kInsert, 0};
     if (r.kind == OpRun::kInsert) {
-      inserts.Set(lv, v);
       n_inserts += v;
+    } else if (v > n_inserts) {
+      // A delete run removes that many distinct earlier inserts.
+      return Bad("delete run longer than the inserts before it");
     }
     lv += v;
   }
   if (lv != total) return Bad("op runs do not cover the ops");
+  // Each insert needs a byte of text further on: a small input cannot
+  // claim a huge document (and make the bitsets below huge).
+  if (n_inserts > body.size()) return Bad("more inserts than bytes");
+  Bits inserts(total);
+  for (const OpRun& r : ops) {
+    if (r.kind == OpRun::kInsert) inserts.Set(r.lv, r.len);
+  }
   for (size_t i = 0; i < ops.size(); ++i) {
     if (kinds[i] != kExplicitInsert) continue;
     OpRun& r = ops[i];
@@ -403,6 +417,7 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
     uint64_t v;
     if (!in.Varint(&v)) return Bad("truncated delete targets");
     const bool backward = v & 1;
+    if ((v >> 1) > (uint64_t{1} << 34)) return Bad("delete target out of range");
     const int64_t target = prev_end + UnZigZag(v >> 1);
     const int64_t low = backward ? target - r.len + 1 : target;
     if (low < 0 || low + r.len > int64_t{r.lv}) return Bad("delete target not before its op");
@@ -424,8 +439,9 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   for (OrderRun& r : order) {
     uint64_t delta, len;
     if (!in.Varint(&delta) || !in.Varint(&len)) return Bad("truncated document order");
+    if (delta > (uint64_t{1} << 34)) return Bad("document order out of range");
     const int64_t start = prev + UnZigZag(delta);
-    if (len == 0 || start < 0 || uint64_t(start) + len > total ||
+    if (len == 0 || start < 0 || len > total || uint64_t(start) > total - len ||
         !inserts.All(static_cast<size_t>(start), len) || !seen.None(static_cast<size_t>(start), len)) {
       return Bad("document order does not place each character once");
     }
@@ -455,6 +471,34 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
     if (kinds[i] != kPredictedInsert) continue;
     ops[i].a = left[q];
     ops[i].b = right[q++];
+  }
+  // The order must agree with every insert's origins: each run after its
+  // left origin, before its right one, its characters in LV order. (The
+  // order of concurrent siblings is not re-derived; snapshots come from
+  // trusted storage and carry a CRC.)
+  {
+    std::unique_ptr<uint32_t[]> run_of(new uint32_t[total]);  // Order run of each insert LV.
+    for (size_t j = 0; j < order.size(); ++j) {
+      std::fill_n(run_of.get() + order[j].lv, order[j].len, static_cast<uint32_t>(j));
+    }
+    auto before = [&](Lv x, Lv y) {
+      return run_of[x] != run_of[y] ? run_of[x] < run_of[y] : x < y;
+    };
+    Bits starts(total);
+    for (const OpRun& r : ops) {
+      if (r.kind != OpRun::kInsert) continue;
+      starts.Set(r.lv, 1);
+      if ((r.a != kRootLv && !before(r.a, r.lv)) ||
+          (r.b != kRootLv && !before(r.lv + r.len - 1, r.b))) {
+        return Bad("document order does not agree with the origins");
+      }
+    }
+    for (size_t j = 0; j < order.size(); ++j) {
+      const Lv s = order[j].lv;
+      if (s > 0 && !starts.Get(s) && run_of[s - 1] >= j) {
+        return Bad("document order breaks a typed run");
+      }
+    }
   }
   if (!h.Restore(std::move(agent_runs), std::move(graph), std::move(pool), std::move(ops),
                  std::string(content))) {

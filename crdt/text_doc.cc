@@ -35,6 +35,7 @@ AgentId TextDoc::agent() const { return state_->agent(); }
 
 Change TextDoc::Insert(size_t pos, std::string_view utf8) {
   assert(pos <= size());
+  assert(state_->history().size() + utf8.size() <= internal::DocState::kMaxOps);
   return state_->Insert(static_cast<uint32_t>(pos), utf8);
 }
 
@@ -59,6 +60,10 @@ void TextDoc::LocalRemove(size_t pos, size_t len) {
 
 Result<std::vector<Change>> TextDoc::ApplyLocalOp(const ot::TextOp& op) {
   if (op.BaseLength() > size()) return OutOfRange("op is longer than the document");
+  if (state_->history().size() + op.InsertedLength() + op.DeletedLength() >
+      internal::DocState::kMaxOps) {
+    return ResourceExhausted("the document would hold more than 2^31 ops");
+  }
   std::vector<Change> changes;
   size_t pos = 0;
   for (const ot::Component& c : op.components()) {

@@ -46,7 +46,8 @@ class TextDoc {
   AgentId agent() const;
 
   // Inserts valid UTF-8 `utf8` before code point `pos`.
-  // REQUIRES: pos <= size(), `utf8` valid UTF-8.
+  // REQUIRES: pos <= size(), `utf8` valid UTF-8, and the document stays
+  // under 2^31 ops in all (ApplyLocalOp checks this for input from outside).
   Change Insert(size_t pos, std::string_view utf8);
   // Removes `len` code points from `pos`. REQUIRES: pos + len <= size().
   Change Remove(size_t pos, size_t len);

@@ -9,8 +9,6 @@
 namespace quire::crdt::internal {
 namespace {
 
-// LVs are 32-bit; keep clear of kRootLv and of overflow in sums.
-constexpr uint64_t kMaxOps = (uint64_t{1} << 31) - 1;
 
 std::string IdString(const Id& id) {
   // Appends rather than operator+: GCC 12 -O3 warns falsely (-Wrestrict) on the chain.
@@ -285,6 +283,10 @@ void DocState::IntegrateDelete(uint32_t agent, const std::vector<Lv>& parents, u
 DocState::Readiness DocState::CheckReady(const Change& change) const {
   uint64_t len = 0;
   for (const Op& op : change.ops) len += op.Length();
+  return CheckReady(change, len);
+}
+
+DocState::Readiness DocState::CheckReady(const Change& change, uint64_t len) const {
   const int a = history_.FindAgent(change.id.agent);
   const uint64_t have = a < 0 ? 0 : history_.agents()[a].next_seq;
   if (change.id.seq + len <= have) return Readiness::kDuplicate;
@@ -413,7 +415,7 @@ Status DocState::Integrate(const Change& change, std::vector<ot::TextOp>* patche
     offset += len;
     ops.push_back(r);
   }
-  if (uint64_t{base_lv} + offset > kMaxOps) return ResourceExhausted("document has too many ops");
+  if (uint64_t{base_lv} + offset > DocState::kMaxOps) return ResourceExhausted("document has too many ops");
 
   // Pass 2: integrate.
   const uint32_t agent = history_.AddAgent(change.id.agent);
@@ -468,7 +470,7 @@ Status ValidateShape(const Change& change) {
       total += *n;
     } else if (op.kind == Op::Kind::kDelete) {
       if (op.len == 0) return InvalidArgument("delete of length 0");
-      if (op.len > kMaxOps) return InvalidArgument("delete longer than the limit");
+      if (op.len > DocState::kMaxOps) return InvalidArgument("delete longer than the limit");
       if (op.target.IsRoot()) return InvalidArgument("delete target is the root id");
       if (op.backward ? op.target.seq < op.len - 1 : op.target.seq > UINT64_MAX - op.len) {
         return InvalidArgument("delete target range overflows");
@@ -477,7 +479,7 @@ Status ValidateShape(const Change& change) {
     } else {
       return InvalidArgument("unknown op kind");
     }
-    if (total > kMaxOps) return InvalidArgument("change longer than the limit");
+    if (total > DocState::kMaxOps) return InvalidArgument("change longer than the limit");
   }
   if (change.id.seq > UINT64_MAX - total) return InvalidArgument("change seq range overflows");
   return Status::Ok();
@@ -496,7 +498,12 @@ Status DocState::HoldBack(const Change& change) {
   if (pending_.size() >= limits_.max_changes || pending_bytes_ + bytes > limits_.max_bytes) {
     return ResourceExhausted("too many changes held back waiting for their dependencies");
   }
-  pending_.push_back(change);
+  // Kept in (agent, seq) order, so one pass integrates a run of changes
+  // that arrived newest first.
+  Pending p{change, change.Length(), bytes};
+  auto at = std::upper_bound(pending_.begin(), pending_.end(), p.change.id,
+                             [](const Id& id, const Pending& q) { return id < q.change.id; });
+  pending_.insert(at, std::move(p));
   pending_bytes_ += bytes;
   return Status::Ok();
 }
@@ -505,19 +512,21 @@ void DocState::DrainPending(std::vector<ot::TextOp>* patches) {
   bool progress = true;
   while (progress && !pending_.empty()) {
     progress = false;
-    for (size_t i = 0; i < pending_.size();) {
-      const Readiness r = CheckReady(pending_[i]);
+    std::vector<Pending> kept;
+    kept.reserve(pending_.size());
+    for (Pending& p : pending_) {
+      const Readiness r = CheckReady(p.change, p.len);
       if (r == Readiness::kMissing) {
-        ++i;
+        kept.push_back(std::move(p));
         continue;
       }
       if (r == Readiness::kReady) {
-        if (!Integrate(pending_[i], patches).ok()) ++dropped_pending_;
+        if (!Integrate(p.change, patches).ok()) ++dropped_pending_;
         progress = true;
       }
-      pending_bytes_ -= ChangeBytes(pending_[i]);
-      pending_.erase(pending_.begin() + static_cast<ptrdiff_t>(i));
+      pending_bytes_ -= p.bytes;
     }
+    pending_ = std::move(kept);
   }
 }
 
@@ -546,6 +555,7 @@ std::vector<Change> DocState::ChangesSince(const Version& version) const {
   std::vector<Change> out;
   std::vector<Lv> parents;
   uint64_t last_end_seq = 0;  // Of out.back().
+  Lv last_end_lv = 0;         // One past out.back()'s last op.
   const auto& graph = history_.graph();
   for (const AgentRun& ar : history_.agent_runs()) {
     const AgentId agent = history_.agents()[ar.agent].id;
@@ -560,7 +570,7 @@ std::vector<Change> DocState::ChangesSince(const Version& version) const {
       history_.ParentsOf(x, &parents);
       const uint64_t seq = ar.seq + (x - ar.lv);
       const bool continues = !out.empty() && out.back().id.agent == agent && last_end_seq == seq &&
-                             parents.size() == 1 && parents[0] == x - 1;
+                             last_end_lv == x && parents.size() == 1 && parents[0] == x - 1;
       if (!continues) {
         out.push_back(Change{Id{agent, seq}, IdsOf(parents), {}});
       }
@@ -595,6 +605,7 @@ std::vector<Change> DocState::ChangesSince(const Version& version) const {
         u = w;
       }
       last_end_seq = seq + (seg_end - x);
+      last_end_lv = seg_end;
       x = seg_end;
     }
   }
@@ -606,7 +617,7 @@ Status DocState::Merge(const DocState& other) {
   if (mine.IsSubsetOf(other.GetVersion())) {
     // We hold nothing the other lacks: take its state whole. The state is
     // a function of the set of ops, so this equals integrating them.
-    std::vector<Change> pending = std::move(pending_);
+    std::vector<Pending> pending = std::move(pending_);
     const AgentId agent = agent_;
     const PendingLimits limits = limits_;
     const size_t dropped = dropped_pending_;
@@ -618,7 +629,7 @@ Status DocState::Merge(const DocState& other) {
     dropped_pending_ = dropped;
     pending_ = std::move(pending);
     pending_bytes_ = 0;
-    for (const Change& c : pending_) pending_bytes_ += ChangeBytes(c);
+    for (const Pending& p : pending_) pending_bytes_ += p.bytes;
     cache_valid_ = false;
     if (!pending_.empty()) DrainPending(nullptr);
     return Status::Ok();
@@ -645,7 +656,8 @@ std::vector<Id> DocState::MissingDependencies() const {
     return Id{agent, a < 0 ? 0 : history_.agents()[a].next_seq};
   };
   std::vector<Id> out;
-  for (const Change& c : pending_) {
+  for (const Pending& pending : pending_) {
+    const Change& c = pending.change;
     const Id need = first_missing(c.id.agent);
     if (c.id.seq > need.seq) out.push_back(need);
     Lv lv;
@@ -670,7 +682,7 @@ std::string DocState::Text() const {
 size_t DocState::MemoryUsage() const {
   size_t n = sizeof(*this) + history_.MemoryUsage() + tree_.MemoryUsage() +
              scratch_parents_.capacity() * sizeof(Lv);
-  for (const Change& c : pending_) n += ChangeBytes(c);
+  for (const Pending& p : pending_) n += p.bytes;
   return n;
 }
 
@@ -694,6 +706,33 @@ void DocState::CheckInvariants() const {
   uint64_t seqs = 0;
   for (const AgentInfo& a : history_.agents()) seqs += a.next_seq;
   if (seqs != history_.size()) fail("agent seqs do not cover the LVs");
+  // Agent runs, graph entries and op runs each cover [0, size) in order.
+  Lv next = 0;
+  for (const AgentRun& r : history_.agent_runs()) {
+    if (r.lv != next || r.len == 0) fail("agent runs do not tile the LVs");
+    next = r.lv + r.len;
+  }
+  if (next != history_.size()) fail("agent runs do not cover the LVs");
+  next = 0;
+  for (const GraphEntry& e : history_.graph()) {
+    if (e.lv != next || e.len == 0) fail("graph entries do not tile the LVs");
+    for (uint32_t i = 0; i < e.parents_count; ++i) {
+      if (history_.parent_pool()[e.parents_start + i] >= e.lv) fail("a parent is not earlier");
+    }
+    next = e.lv + e.len;
+  }
+  if (next != history_.size()) fail("graph entries do not cover the LVs");
+  for (Lv f : history_.frontier()) {
+    if (f >= history_.size()) fail("frontier past the LVs");
+  }
+  // Every inserted LV sits in the tree exactly once.
+  std::vector<bool> seen(history_.size());
+  tree_.ForEach([&](const Span& s) {
+    for (Lv x = s.lv; x < s.lv + s.len(); ++x) {
+      if (x >= seen.size() || seen[x]) fail("an LV is in the tree twice or out of range");
+      seen[x] = true;
+    }
+  });
 }
 
 }  // namespace quire::crdt::internal

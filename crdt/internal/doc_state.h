@@ -21,6 +21,10 @@ namespace quire::crdt::internal {
 
 class DocState {
  public:
+  // LVs are 32-bit: a document holds fewer ops, clear of kRootLv and of
+  // overflow in sums.
+  static constexpr uint64_t kMaxOps = (uint64_t{1} << 31) - 1;
+
   explicit DocState(AgentId agent) : agent_(agent) {}
 
   AgentId agent() const { return agent_; }
@@ -69,6 +73,7 @@ class DocState {
  private:
   enum class Readiness { kReady, kDuplicate, kMissing };
   Readiness CheckReady(const Change& change) const;
+  Readiness CheckReady(const Change& change, uint64_t len) const;  // len: its ops.
   // Validates and integrates a ready change. On error nothing changed.
   Status Integrate(const Change& change, std::vector<ot::TextOp>* patches);
   Status HoldBack(const Change& change);
@@ -98,7 +103,12 @@ class DocState {
   Cursor del_cache_cursor_;
   uint32_t del_cache_pos_ = 0;
 
-  std::vector<Change> pending_;
+  struct Pending {
+    Change change;
+    uint64_t len;  // Its ops, counted once.
+    size_t bytes;  // What it holds in memory (for the limit).
+  };
+  std::vector<Pending> pending_;  // In (agent, seq) order.
   size_t pending_bytes_ = 0;
   size_t dropped_pending_ = 0;  // Held-back changes found invalid once ready.
   PendingLimits limits_;

@@ -8,12 +8,11 @@ namespace quire::crdt::internal {
 
 int History::FindAgent(AgentId agent) const {
   // Changes come in runs from one agent: check the last answer first.
-  if (last_agent_ < agents_.size() && agents_[last_agent_].id == agent) {
-    return static_cast<int>(last_agent_);
-  }
+  const size_t hint = last_agent_.get();
+  if (hint < agents_.size() && agents_[hint].id == agent) return static_cast<int>(hint);
   auto it = agent_index_.find(agent.value);
   if (it == agent_index_.end()) return -1;
-  last_agent_ = it->second;
+  last_agent_.set(it->second);
   return static_cast<int>(it->second);
 }
 
@@ -56,10 +55,13 @@ void History::PushRun(const OpRun& run) {
 }
 
 size_t History::RunIndex(Lv lv) const {
-  size_t i = last_run_;
+  const size_t i = last_run_.get();
   if (i < runs_.size() && runs_[i].lv <= lv) {
     if (lv - runs_[i].lv < runs_[i].len) return i;
-    if (i + 1 < runs_.size() && lv - runs_[i + 1].lv < runs_[i + 1].len) return last_run_ = i + 1;
+    if (i + 1 < runs_.size() && lv - runs_[i + 1].lv < runs_[i + 1].len) {
+      last_run_.set(i + 1);
+      return i + 1;
+    }
   }
   // Two levels: the sampled starts fit in cache, then one block of runs.
   const size_t block = static_cast<size_t>(
@@ -68,7 +70,9 @@ size_t History::RunIndex(Lv lv) const {
   const auto last = runs_.begin() + static_cast<ptrdiff_t>(
                                         std::min(runs_.size(), (block + 1) * kSampleEvery));
   auto it = std::upper_bound(first, last, lv, [](Lv v, const OpRun& r) { return v < r.lv; });
-  return last_run_ = static_cast<size_t>(it - runs_.begin()) - 1;
+  const size_t found = static_cast<size_t>(it - runs_.begin()) - 1;
+  last_run_.set(found);
+  return found;
 }
 
 const OpRun& History::RunAt(Lv lv) const { return runs_[RunIndex(lv)]; }

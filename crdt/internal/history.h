@@ -8,6 +8,7 @@
 #ifndef QUIRE_CRDT_INTERNAL_HISTORY_H_
 #define QUIRE_CRDT_INTERNAL_HISTORY_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -140,8 +141,24 @@ class History {
   std::vector<GraphEntry> graph_;
   std::vector<Lv> parent_pool_;
   std::vector<Lv> frontier_;
-  mutable size_t last_run_ = 0;     // Lookup caches.
-  mutable uint32_t last_agent_ = 0;
+  // Lookup hints, written by const lookups: relaxed atomics, so const
+  // methods stay safe to call concurrently (any value is a valid guess).
+  class Hint {
+   public:
+    Hint() = default;
+    Hint(const Hint& o) : v_(o.get()) {}
+    Hint& operator=(const Hint& o) {
+      set(o.get());
+      return *this;
+    }
+    size_t get() const { return v_.load(std::memory_order_relaxed); }
+    void set(size_t v) const { v_.store(v, std::memory_order_relaxed); }
+
+   private:
+    mutable std::atomic<size_t> v_{0};
+  };
+  Hint last_run_;
+  Hint last_agent_;
 };
 
 }  // namespace quire::crdt::internal
