@@ -244,7 +244,14 @@ Cursor DocState::FindInsertPlace(Lv origin_left, Lv origin_right, AgentId agent,
     // which lie right of ours: skip it whole.
     const OpRun& run = history_.RunAt(other);
     const Span& span = tree_.SpanAt(c);
-    c.offset += std::min(span.len() - c.offset, run.lv + run.len - other);
+    uint32_t skip = std::min(span.len() - c.offset, run.lv + run.len - other);
+    // Never skip past the right origin. It heads a run whenever the origins
+    // were adjacent when the insert was made; a change whose origins were
+    // not must still land between them.
+    if (origin_right != kRootLv && origin_right > other && origin_right - other < skip) {
+      skip = origin_right - other;
+    }
+    c.offset += skip;
   }
   return dest;
 }
@@ -417,35 +424,60 @@ Status DocState::Integrate(const Change& change, std::vector<ot::TextOp>* patche
   }
   if (uint64_t{base_lv} + offset > DocState::kMaxOps) return ResourceExhausted("document has too many ops");
 
-  // Pass 2: integrate.
-  const uint32_t agent = history_.AddAgent(change.id.agent);
-  std::vector<Lv>& parents = scratch_parents_;
-  parents.clear();
-  if (skip > 0) {
-    Lv lv;
-    history_.LvOf(Id{change.id.agent, have - 1}, &lv);
-    parents.push_back(lv);
-  } else {
-    for (const Id& p : change.parents) {
-      Lv lv;
-      history_.LvOf(p, &lv);
-      parents.push_back(lv);
-    }
-    std::sort(parents.begin(), parents.end());
-    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
-  }
+  // Pass 2: integrate. Origins made by earlier ops of this change are in
+  // the tree only as pass 2 goes, so their order is checked then; a change
+  // that has such origins integrates into a copy that replaces this state
+  // only if every op is valid (a batch from ChangesSince pays one copy).
+  bool in_change_origins = false;
   for (const Resolved& r : ops) {
-    if (r.kind == Op::Kind::kInsert) {
-      IntegrateInsert(agent, parents, r.len, r.origin_left, r.origin_right, r.text, r.ascii,
-                      patches);
-    } else {
-      for (size_t i = r.first_piece; i < r.first_piece + r.piece_count; ++i) {
-        const Piece& p = pieces[i];
-        IntegrateDelete(agent, parents, p.len, p.target, p.backward, patches);
-        parents.assign(1, history_.size() - 1);
-      }
+    if (r.kind == Op::Kind::kInsert &&
+        ((r.origin_left != kRootLv && r.origin_left >= base_lv) ||
+         (r.origin_right != kRootLv && r.origin_right >= base_lv))) {
+      in_change_origins = true;
+      break;
     }
-    parents.assign(1, history_.size() - 1);
+  }
+  auto integrate_all = [&](DocState& doc, std::vector<ot::TextOp>* out) -> Status {
+    const uint32_t agent = doc.history_.AddAgent(change.id.agent);
+    std::vector<Lv> parents;
+    if (skip > 0) {
+      Lv lv;
+      doc.history_.LvOf(Id{change.id.agent, have - 1}, &lv);
+      parents.push_back(lv);
+    } else {
+      for (const Id& p : change.parents) {
+        Lv lv;
+        doc.history_.LvOf(p, &lv);
+        parents.push_back(lv);
+      }
+      std::sort(parents.begin(), parents.end());
+      parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+    }
+    for (const Resolved& r : ops) {
+      if (r.kind == Op::Kind::kInsert) {
+        if (in_change_origins) {
+          QUIRE_RETURN_IF_ERROR(doc.CheckOriginOrder(r.origin_left, r.origin_right));
+        }
+        doc.IntegrateInsert(agent, parents, r.len, r.origin_left, r.origin_right, r.text,
+                            r.ascii, out);
+      } else {
+        for (size_t i = r.first_piece; i < r.first_piece + r.piece_count; ++i) {
+          const Piece& p = pieces[i];
+          doc.IntegrateDelete(agent, parents, p.len, p.target, p.backward, out);
+          parents.assign(1, doc.history_.size() - 1);
+        }
+      }
+      parents.assign(1, doc.history_.size() - 1);
+    }
+    return Status::Ok();
+  };
+  if (!in_change_origins) return integrate_all(*this, patches);  // Cannot fail.
+  DocState copy(*this);
+  std::vector<ot::TextOp> copy_patches;
+  QUIRE_RETURN_IF_ERROR(integrate_all(copy, patches != nullptr ? &copy_patches : nullptr));
+  *this = std::move(copy);
+  if (patches != nullptr) {
+    for (ot::TextOp& op : copy_patches) patches->push_back(std::move(op));
   }
   return Status::Ok();
 }
@@ -509,12 +541,16 @@ Status DocState::HoldBack(const Change& change) {
 }
 
 void DocState::DrainPending(std::vector<ot::TextOp>* patches) {
+  // The queue moves out while it drains: Integrate() may replace this whole
+  // state (a checked change integrates into a copy).
+  std::vector<Pending> waiting = std::move(pending_);
+  pending_.clear();
   bool progress = true;
-  while (progress && !pending_.empty()) {
+  while (progress && !waiting.empty()) {
     progress = false;
     std::vector<Pending> kept;
-    kept.reserve(pending_.size());
-    for (Pending& p : pending_) {
+    kept.reserve(waiting.size());
+    for (Pending& p : waiting) {
       const Readiness r = CheckReady(p.change, p.len);
       if (r == Readiness::kMissing) {
         kept.push_back(std::move(p));
@@ -524,10 +560,12 @@ void DocState::DrainPending(std::vector<ot::TextOp>* patches) {
         if (!Integrate(p.change, patches).ok()) ++dropped_pending_;
         progress = true;
       }
-      pending_bytes_ -= p.bytes;
     }
-    pending_ = std::move(kept);
+    waiting = std::move(kept);
   }
+  pending_ = std::move(waiting);
+  pending_bytes_ = 0;
+  for (const Pending& p : pending_) pending_bytes_ += p.bytes;
 }
 
 Status DocState::Apply(const Change& change, ot::TextOp* patch) {
