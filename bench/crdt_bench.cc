@@ -239,22 +239,6 @@ void BM_DecodeAndText(benchmark::State& state, const std::string& name) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(p->encoded.size()));
 }
 
-void BM_MergeIntoEmpty(benchmark::State& state, const std::string& name) {
-  Prepared* p = Get(state, name, /*concurrent=*/false, /*crdt=*/true);
-  if (p == nullptr) return;
-  std::optional<TextDoc> merged;
-  for (auto _ : state) {
-    merged.emplace(AgentId{999});
-    Status status = merged->Merge(*p->doc);
-    benchmark::DoNotOptimize(*merged);
-    state.PauseTiming();
-    if (!status.ok()) state.SkipWithError(status.ToString().c_str());
-    if (merged->Text() != p->trace.end_content) state.SkipWithError("merged text differs");
-    merged.reset();
-    state.ResumeTiming();
-  }
-}
-
 // The same local replay, each edit returning its Change (Insert/Remove):
 // what a caller pays to send every keystroke as it happens.
 void BM_CrdtLocalReplayWithChanges(benchmark::State& state, const std::string& name) {
@@ -275,17 +259,20 @@ void BM_CrdtLocalReplayWithChanges(benchmark::State& state, const std::string& n
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p->gap_patches.size()));
 }
 
-// Merge into a replica that holds an edit of its own (inserted and removed
-// again): it cannot take the other's state whole, so every op is integrated.
-void BM_MergeIntoDivergedReplica(benchmark::State& state, const std::string& name) {
+// Merge of the whole document into a new replica: an empty one (which takes
+// the other's state whole), or one that holds an edit of its own (inserted
+// and removed again), which must integrate every op.
+void MergeInto(benchmark::State& state, const std::string& name, bool diverged) {
   Prepared* p = Get(state, name, /*concurrent=*/false, /*crdt=*/true);
   if (p == nullptr) return;
   std::optional<TextDoc> merged;
   for (auto _ : state) {
     state.PauseTiming();
     merged.emplace(AgentId{999});
-    merged->Insert(0, "x");
-    merged->Remove(0, 1);
+    if (diverged) {
+      merged->Insert(0, "x");
+      merged->Remove(0, 1);
+    }
     state.ResumeTiming();
     Status status = merged->Merge(*p->doc);
     benchmark::DoNotOptimize(*merged);
@@ -295,6 +282,13 @@ void BM_MergeIntoDivergedReplica(benchmark::State& state, const std::string& nam
     merged.reset();
     state.ResumeTiming();
   }
+}
+
+void BM_MergeIntoEmpty(benchmark::State& state, const std::string& name) {
+  MergeInto(state, name, /*diverged=*/false);
+}
+void BM_MergeIntoDivergedReplica(benchmark::State& state, const std::string& name) {
+  MergeInto(state, name, /*diverged=*/true);
 }
 
 // A peer receiving every keystroke: each Change the local replay made,

@@ -45,6 +45,7 @@ const METRICS = [
   ['encoded_bytes', 'encoded size (bytes)'],
   ['load_ms', 'load: decode + text (ms)'],
   ['merge_ms', 'merge into empty (ms)'],
+  ['merge_diverged_ms', 'merge into a replica with an edit of its own (ms)'],
   ['peak_rss_kb', 'peak RSS, whole process (MB)'],
 ];
 
@@ -72,7 +73,9 @@ function runOnce(lib, tracePath, env) {
   const line = r.stdout.trim().split('\n').pop();
   try {
     const result = JSON.parse(line);
-    if (lib === 'quire') result.updates_ms = null;  // Its replay already makes a Change per edit.
+    // Quire's replay_ms uses LocalInsert/LocalRemove; replay_changes_ms is
+    // the same replay with every edit returning its Change.
+    if (lib === 'quire') result.updates_ms = result.replay_changes_ms ?? null;
     if (r.status !== 0 && result.ok !== false) result.ok = false;
     if (r.stderr.trim()) result.stderr = r.stderr.trim();
     return result;
@@ -183,7 +186,11 @@ function main() {
       if (r.problems?.length) notes.push(`- ${lib}, ${trace}: ${r.problems.join('; ')}`);
     }
   }
-  notes.push('- quire: `replay + per-txn updates` is —: its local replay already returns one Change per edit.');
+  notes.push('- quire: `local replay` is LocalInsert/LocalRemove (an editor\'s per-keystroke path); ' +
+    '`replay + per-txn updates` is the same replay with every edit returning its Change (Insert/Remove).');
+  notes.push('- quire: `merge into empty` takes the other replica\'s state whole (nothing of its own to ' +
+    'reconcile); `merge into a replica with an edit of its own` integrates every op of the history. ' +
+    'The JS libraries report only the first row.');
   notes.push('- encoded size: the whole history for quire, loro (snapshot), automerge (save) and ' +
              'diamond-types; Yjs and json-joy keep no op history, so theirs is the CRDT state with tombstones.');
   const how = Object.values(results).flatMap((r) => Object.entries(r))

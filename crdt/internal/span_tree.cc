@@ -271,6 +271,11 @@ void SpanTree::EnsureRoom(Cursor* c, uint32_t needed) {
   }
 }
 
+void SpanTree::RemoveSpan(Leaf* leaf, uint32_t idx) {
+  std::memmove(&leaf->spans[idx], &leaf->spans[idx + 1], (leaf->n - idx - 1) * sizeof(Span));
+  --leaf->n;
+}
+
 void SpanTree::InsertSpanAt(Cursor* c, Span s) {
   Leaf& leaf = leaves_[c->leaf];
   std::memmove(&leaf.spans[c->idx + 1], &leaf.spans[c->idx], (leaf.n - c->idx) * sizeof(Span));
@@ -367,9 +372,7 @@ uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_delete
       if (has_right) {
         leaf->spans[c.idx] = Span::Make(s.lv + k, s.len() - k, false);
       } else {
-        std::memmove(&leaf->spans[c.idx], &leaf->spans[c.idx + 1],
-                     (leaf->n - c.idx - 1) * sizeof(Span));
-        --leaf->n;
+        RemoveSpan(leaf, c.idx);
       }
       AddCounts(c.leaf, -static_cast<int64_t>(k), 0);
       return k;
@@ -383,9 +386,7 @@ uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_delete
         leaf->spans[c.idx] = Span::Make(s.lv, c.offset, false);
         if (before != nullptr) *before = Cursor{c.leaf, c.idx, c.offset - 1};
       } else {
-        std::memmove(&leaf->spans[c.idx], &leaf->spans[c.idx + 1],
-                     (leaf->n - c.idx - 1) * sizeof(Span));
-        --leaf->n;
+        RemoveSpan(leaf, c.idx);
       }
       AddCounts(c.leaf, -static_cast<int64_t>(k), 0);
       return k;

@@ -142,6 +142,7 @@ class SpanTree {
   // characters taken from `left`) after `left` in left's parent.
   void InsertChild(uint32_t left, uint32_t right, bool is_leaf, uint32_t v, uint32_t t);
   void InsertSpanAt(Cursor* c, Span s);  // At c.idx; c points at it after.
+  void RemoveSpan(Leaf* leaf, uint32_t idx);  // Its counts are the caller's.
   uint32_t LeafVisible(const Leaf& leaf) const;
   uint32_t LeafTotal(const Leaf& leaf) const;
   uint32_t CheckNode(uint32_t id, uint32_t depth, uint32_t* vis, uint32_t* tot,
