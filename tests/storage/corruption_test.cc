@@ -3,6 +3,11 @@
 // bad disk would, while the store is closed.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "crdt/change_codec.h"
 #include "storage/documents.h"
@@ -49,6 +54,18 @@ TEST(CorruptionTest, ADamagedValueIsNamedAndRefusedOthersKeepWorking) {
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->problems.size(), 1u);
   EXPECT_EQ(report->problems[0], "Corruption: document 'bad' change 2: checksum mismatch");
+  // quire verify exits 1 and names the document.
+  const std::string out = dir.path() + "/verify.txt";
+  const std::string verify =
+      std::string(QUIRE_CLI) + " verify --data " + dir.path() + " > " + out + " 2>&1";
+  store.reset();  // The CLI opens the directory itself.
+  const int rc = std::system(verify.c_str());
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) << verify;
+  std::ifstream in(out);
+  const std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(printed.find("problem: Corruption: document 'bad' change 2"), std::string::npos)
+      << printed;
+  store = *OpenRocksDbStore(dir.path(), o);
   Result<LoadedTextDoc> bad = LoadTextDoc(*store, "bad", crdt::AgentId{5});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);

@@ -123,6 +123,9 @@ TEST(CrashTest, AcknowledgedChangesSurviveSigkill) {
     EXPECT_TRUE(report->problems.empty()) << report->problems.front();
   }
   EXPECT_GT(acked, 20u) << "the child hardly wrote anything: the test proved little";
+  // And the operator's check agrees.
+  const std::string verify = std::string(QUIRE_CLI) + " verify --data " + dir.path() + " > /dev/null";
+  EXPECT_EQ(std::system(verify.c_str()), 0) << verify;
 }
 
 }  // namespace
