@@ -65,6 +65,7 @@ struct Prepared {
   std::vector<GapPatch> gap_patches;
   std::vector<char32_t> chars;
   std::vector<CrdtPatch> crdt_patches;
+  std::string crdt_text;  // Every insert's UTF-8, back to back: crdt_patches point here.
 
   // Made on first use by EnsureCrdt(): one untimed local replay.
   bool crdt_ready = false;
@@ -101,7 +102,18 @@ Prepared& Prepare(const std::string& name, bool concurrent) {
       slot->gap_patches.push_back({p.pos, p.del, static_cast<uint32_t>(slot->chars.size()),
                                    static_cast<uint32_t>(ins.size())});
       slot->chars.insert(slot->chars.end(), ins.begin(), ins.end());
-      slot->crdt_patches.push_back({p.pos, p.del, p.ins});
+      slot->crdt_patches.push_back({p.pos, p.del, std::string_view()});
+      slot->crdt_text += p.ins;
+    }
+  }
+  // Point the CRDT's patches into one contiguous buffer, as the gap
+  // buffer's are; only now, as appending to the buffer may move it.
+  size_t at = 0;
+  size_t k = 0;
+  for (const tools::Txn& txn : slot->trace.txns) {
+    for (const tools::Patch& p : txn.patches) {
+      slot->crdt_patches[k++].ins = std::string_view(slot->crdt_text).substr(at, p.ins.size());
+      at += p.ins.size();
     }
   }
   return *slot;

@@ -226,20 +226,6 @@ Lv History::AppendInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_
   return lv;
 }
 
-void History::ExtendAsciiInsert(uint32_t agent, uint32_t len, std::string_view text) {
-  runs_.back().len += len;
-  agent_runs_.back().len += len;
-  agents_[agent].next_seq += len;
-  graph_.back().len += len;
-  frontier_[0] += len;
-  next_lv_ += len;
-  if (text.size() == 1) {
-    content_.push_back(text[0]);  // Inline, where append() calls memcpy.
-  } else {
-    content_.append(text);
-  }
-}
-
 Lv History::AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
                          bool backward) {
   const Lv lv = Append(agent, parents, len);

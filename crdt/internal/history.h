@@ -105,7 +105,19 @@ class History {
   // AppendInsert() of `len` more characters typed right after the last op,
   // which was an ASCII insert by `agent` with the whole frontier as parents.
   // REQUIRES: what DocState's typing cache guarantees; `text` is ASCII.
-  void ExtendAsciiInsert(uint32_t agent, uint32_t len, std::string_view text);
+  void ExtendAsciiInsert(uint32_t agent, uint32_t len, std::string_view text) {
+    runs_.back().len += len;
+    agent_runs_.back().len += len;
+    agents_[agent].next_seq += len;
+    graph_.back().len += len;
+    frontier_[0] += len;
+    next_lv_ += len;
+    if (text.size() == 1) {
+      content_.push_back(text[0]);  // Inline, where append() calls memcpy.
+    } else {
+      content_.append(text);
+    }
+  }
   Lv AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
                   bool backward);
 

@@ -102,7 +102,7 @@ bool LvIndex::SetWithinEntry(Lv start, Lv end, uint32_t leaf) {
   return true;
 }
 
-void LvIndex::Set(Lv start, uint32_t len, uint32_t leaf) {
+void LvIndex::SetSlow(Lv start, uint32_t len, uint32_t leaf) {
   if (len == 0) return;
   const Lv end = start + len;
   // Fast path: LVs never mapped before, after all the others.

@@ -23,7 +23,15 @@ class LvIndex {
   // The leaf last Set() for `lv`, or kNone.
   uint32_t Find(Lv lv) const;
   // Maps [start, start + len) to `leaf`.
-  void Set(Lv start, uint32_t len, uint32_t leaf);
+  void Set(Lv start, uint32_t len, uint32_t leaf) {
+    // Typing: new LVs after all others, in the leaf that holds the last
+    // ones. Inline, as it runs once per keystroke.
+    if (start >= end_ && !chunks_.empty() && chunks_.back().back().leaf == leaf) {
+      end_ = start + len;
+      return;
+    }
+    SetSlow(start, len, leaf);
+  }
 
   // Replaces the contents with (start, leaf) pairs sorted by start; `end`
   // is one past the highest LV they cover.
@@ -42,6 +50,7 @@ class LvIndex {
   // Index of the chunk whose range holds lv (the last chunk starting <= lv),
   // or -1 when lv comes before every entry.
   int ChunkFor(Lv lv) const;
+  void SetSlow(Lv start, uint32_t len, uint32_t leaf);
   void InsertEntry(Lv start, uint32_t leaf);  // Sets the value from start on (until the next entry).
   void SplitIfLarge(size_t chunk);
   void EraseAt(Lv start);   // Removes the entry starting exactly at `start`, if any.
