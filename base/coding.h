@@ -25,6 +25,15 @@ bool GetFixed32(std::string_view* in, uint32_t* v);
 
 uint32_t Crc32(std::string_view data, uint32_t crc = 0);
 
+// Set bits of x. Inline SWAR: without -mpopcnt, std::popcount is a
+// library call.
+inline int PopCount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
+}
+
 }  // namespace quire
 
 #endif  // QUIRE_BASE_CODING_H_

@@ -56,6 +56,19 @@ Result<size_t> Validate(std::string_view text) {
   return count;
 }
 
+bool IsAscii(std::string_view text) {
+  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+  size_t i = 0;
+  uint64_t any = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    __builtin_memcpy(&word, p + i, 8);
+    any |= word;
+  }
+  for (; i < text.size(); ++i) any |= p[i];
+  return (any & 0x8080808080808080ULL) == 0;
+}
+
 size_t CountCodePoints(std::string_view text) {
   size_t count = 0;
   for (char c : text) count += (static_cast<uint8_t>(c) & 0xC0) != 0x80;

@@ -30,6 +30,9 @@ size_t ByteOffset(std::string_view text, size_t index);
 // the text, even when it is not valid UTF-8.
 bool Advance(std::string_view text, size_t* offset, size_t n);
 
+// True when every byte is below 0x80.
+bool IsAscii(std::string_view text);
+
 // Bytes of the UTF-8 sequence whose lead byte is `lead`. REQUIRES: valid lead.
 inline size_t SequenceLength(uint8_t lead) {
   if (lead < 0x80) return 1;

@@ -31,14 +31,6 @@ struct OrderRun {
   uint32_t len;
 };
 
-// Without -mpopcnt, std::popcount is a library call; this is inline.
-inline int PopCount(uint64_t x) {
-  x = x - ((x >> 1) & 0x5555555555555555ULL);
-  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-  return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
-}
-
 // A bit per LV.
 class Bits {
  public:
@@ -70,14 +62,14 @@ class Bits {
   // Set bits before i (after Index()).
   size_t Rank(size_t i) const {
     const uint64_t below = words_[i / 64] & ((uint64_t{1} << (i % 64)) - 1);
-    return ranks_[i / 64] + static_cast<size_t>(PopCount(below));
+    return ranks_[i / 64] + static_cast<size_t>(PopCount64(below));
   }
   void Index() {
     ranks_.resize(words_.size());
     size_t n = 0;
     for (size_t w = 0; w < words_.size(); ++w) {
       ranks_[w] = static_cast<uint32_t>(n);
-      n += static_cast<size_t>(PopCount(words_[w]));
+      n += static_cast<size_t>(PopCount64(words_[w]));
     }
   }
 
@@ -93,10 +85,17 @@ class Bits {
 // x was inserted with no concurrent insert at that place: then everything
 // between x and them came later. `queries` marks the run starts (indexed);
 // results go to (*left)[rank], (*right)[rank].
+//
+// When right_run is given it gets, per query, the index in `order` of the
+// order run holding the predicted right origin (kNoRun for the root).
+constexpr uint32_t kNoRun = UINT32_MAX;
+
 void PredictOrigins(const std::vector<OrderRun>& order, const Bits& queries, size_t count,
-                    std::vector<Lv>* left, std::vector<Lv>* right) {
+                    std::vector<Lv>* left, std::vector<Lv>* right,
+                    std::vector<uint32_t>* right_run = nullptr) {
   left->assign(count, kRootLv);
   right->assign(count, kRootLv);
+  if (right_run != nullptr) right_run->assign(count, kNoRun);
   // Left to right: a stack of [start, end) segments whose values rise.
   std::vector<std::pair<Lv, Lv>> segs;
   for (const OrderRun& r : order) {
@@ -117,19 +116,26 @@ void PredictOrigins(const std::vector<OrderRun>& order, const Bits& queries, siz
     }
     segs.emplace_back(a, b);
   }
-  // Right to left: a stack of values rising from bottom to top.
-  std::vector<Lv> stack;
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const Lv a = it->lv, b = it->lv + it->len;
+  // Right to left: a stack of values (with their order run) rising from
+  // bottom to top.
+  std::vector<std::pair<Lv, uint32_t>> stack;
+  auto answer = [&](Lv x, const std::pair<Lv, uint32_t>* found) {
+    const size_t q = queries.Rank(x);
+    (*right)[q] = found == nullptr ? kRootLv : found->first;
+    if (right_run != nullptr) (*right_run)[q] = found == nullptr ? kNoRun : found->second;
+  };
+  for (size_t j = order.size(); j-- > 0;) {
+    const Lv a = order[j].lv, b = order[j].lv + order[j].len;
     for (Lv x = a + 1; x < b; ++x) {
       x += static_cast<Lv>(queries.Run(x, b - x, false));
       if (x >= b) break;
-      auto below = std::lower_bound(stack.begin(), stack.end(), x);
-      (*right)[queries.Rank(x)] = below == stack.begin() ? kRootLv : *std::prev(below);
+      auto below = std::lower_bound(stack.begin(), stack.end(), x,
+                                    [](const std::pair<Lv, uint32_t>& e, Lv v) { return e.first < v; });
+      answer(x, below == stack.begin() ? nullptr : &*std::prev(below));
     }
-    while (!stack.empty() && stack.back() >= a) stack.pop_back();
-    if (queries.Get(a)) (*right)[queries.Rank(a)] = stack.empty() ? kRootLv : stack.back();
-    stack.push_back(a);
+    while (!stack.empty() && stack.back().first >= a) stack.pop_back();
+    if (queries.Get(a)) answer(a, stack.empty() ? nullptr : &stack.back());
+    stack.emplace_back(a, static_cast<uint32_t>(j));
   }
 }
 
@@ -240,6 +246,15 @@ class BodyReader {
 
 Status Decompress(std::string_view in, uint64_t raw_len, std::string* out) {
   if (raw_len > kMaxDocBodyBytes) return ResourceExhausted("document: body too large");
+  // A plausible ratio: decompress in one call into a buffer of the stated
+  // size. Otherwise stream, growing with the real output, so a few bytes
+  // claiming a huge body cannot make us allocate it.
+  if (raw_len <= in.size() * 64 && ZSTD_getFrameContentSize(in.data(), in.size()) == raw_len) {
+    out->resize(raw_len);
+    const size_t n = ZSTD_decompress(out->data(), out->size(), in.data(), in.size());
+    if (ZSTD_isError(n) || n != raw_len) return Bad("compressed body does not decode");
+    return Status::Ok();
+  }
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   // Grow with the real output, never by what the header claims.
@@ -394,9 +409,20 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   // claim a huge document (and make the bitsets below huge).
   if (n_inserts > body.size()) return Bad("more inserts than bytes");
   Bits inserts(total);
-  for (const OpRun& r : ops) {
-    if (r.kind == OpRun::kInsert) inserts.Set(r.lv, r.len);
+  Bits starts(total);  // First LV of each insert run.
+  Bits ends(total);    // Last LV of each insert run.
+  size_t n_insert_runs = 0;
+  bool all_predicted = true;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const OpRun& r = ops[i];
+    if (r.kind != OpRun::kInsert) continue;
+    inserts.Set(r.lv, r.len);
+    starts.Set(r.lv, 1);
+    ends.Set(r.lv + r.len - 1, 1);
+    ++n_insert_runs;
+    all_predicted = all_predicted && kinds[i] == kPredictedInsert;
   }
+  starts.Index();
   for (size_t i = 0; i < ops.size(); ++i) {
     if (kinds[i] != kExplicitInsert) continue;
     OpRun& r = ops[i];
@@ -445,6 +471,12 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
         !inserts.All(static_cast<size_t>(start), len) || !seen.None(static_cast<size_t>(start), len)) {
       return Bad("document order does not place each character once");
     }
+    // A typed run keeps its characters in LV order: the one before a
+    // character that does not start its run was placed earlier.
+    if (start > 0 && !starts.Get(static_cast<size_t>(start)) &&
+        !seen.Get(static_cast<size_t>(start) - 1)) {
+      return Bad("document order breaks a typed run");
+    }
     seen.Set(static_cast<size_t>(start), len);
     placed += len;
     r = OrderRun{static_cast<Lv>(start), static_cast<uint32_t>(len)};
@@ -458,25 +490,51 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   Result<size_t> cps = utf8::Validate(content);
   if (!cps.ok()) return Bad("text: " + cps.status().message());
 
-  // Origins the order predicts.
-  Bits queries(total);
-  size_t n_queries = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (kinds[i] == kPredictedInsert) queries.Set(ops[i].lv, 1), ++n_queries;
-  }
-  queries.Index();
-  std::vector<Lv> left, right;
-  PredictOrigins(order, queries, n_queries, &left, &right);
-  for (size_t i = 0, q = 0; i < ops.size(); ++i) {
-    if (kinds[i] != kPredictedInsert) continue;
-    ops[i].a = left[q];
-    ops[i].b = right[q++];
-  }
-  // The order must agree with every insert's origins: each run after its
-  // left origin, before its right one, its characters in LV order. (The
-  // order of concurrent siblings is not re-derived; snapshots come from
-  // trusted storage and carry a CRC.)
-  {
+  // Origins the order predicts, and the order checked against every
+  // insert's origins: each run after its left origin and before its right
+  // one (its characters in LV order was checked above). Predicted left
+  // origins are left of their run by construction. (The order of
+  // concurrent siblings is not re-derived; documents come from storage
+  // with a CRC, or from a server.)
+  if (all_predicted) {
+    // Sequential histories: every right origin is predicted, so the check
+    // is "the order run holding it comes after the one holding the run's
+    // last character".
+    std::vector<Lv> left, right;
+    std::vector<uint32_t> right_run;
+    PredictOrigins(order, starts, n_insert_runs, &left, &right, &right_run);
+    std::vector<uint32_t> last_run(n_insert_runs);
+    for (size_t j = 0; j < order.size(); ++j) {
+      const Lv a = order[j].lv, b = a + order[j].len;
+      for (Lv x = a; x < b; ++x) {
+        x += static_cast<Lv>(ends.Run(x, b - x, false));
+        if (x >= b) break;
+        const size_t run = starts.Rank(x) - (starts.Get(x) ? 0 : 1);
+        last_run[run] = static_cast<uint32_t>(j);
+      }
+    }
+    for (size_t i = 0, q = 0; i < ops.size(); ++i) {
+      if (ops[i].kind != OpRun::kInsert) continue;
+      if (right_run[q] != kNoRun && right_run[q] <= last_run[q]) {
+        return Bad("document order does not agree with the origins");
+      }
+      ops[i].a = left[q];
+      ops[i].b = right[q++];
+    }
+  } else {
+    Bits queries(total);
+    size_t n_queries = 0;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (kinds[i] == kPredictedInsert) queries.Set(ops[i].lv, 1), ++n_queries;
+    }
+    queries.Index();
+    std::vector<Lv> left, right;
+    PredictOrigins(order, queries, n_queries, &left, &right);
+    for (size_t i = 0, q = 0; i < ops.size(); ++i) {
+      if (kinds[i] != kPredictedInsert) continue;
+      ops[i].a = left[q];
+      ops[i].b = right[q++];
+    }
     std::unique_ptr<uint32_t[]> run_of(new uint32_t[total]);  // Order run of each insert LV.
     for (size_t j = 0; j < order.size(); ++j) {
       std::fill_n(run_of.get() + order[j].lv, order[j].len, static_cast<uint32_t>(j));
@@ -484,19 +542,11 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
     auto before = [&](Lv x, Lv y) {
       return run_of[x] != run_of[y] ? run_of[x] < run_of[y] : x < y;
     };
-    Bits starts(total);
     for (const OpRun& r : ops) {
       if (r.kind != OpRun::kInsert) continue;
-      starts.Set(r.lv, 1);
       if ((r.a != kRootLv && !before(r.a, r.lv)) ||
           (r.b != kRootLv && !before(r.lv + r.len - 1, r.b))) {
         return Bad("document order does not agree with the origins");
-      }
-    }
-    for (size_t j = 0; j < order.size(); ++j) {
-      const Lv s = order[j].lv;
-      if (s > 0 && !starts.Get(s) && run_of[s - 1] >= j) {
-        return Bad("document order breaks a typed run");
       }
     }
   }
@@ -509,7 +559,7 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   spans.reserve(order.size() * 2);
   for (const OrderRun& r : order) {
     for (uint32_t done = 0; done < r.len;) {
-      const bool del = deleted.All(r.lv + done, 1);
+      const bool del = deleted.Get(r.lv + done);
       const auto n = static_cast<uint32_t>(deleted.Run(r.lv + done, r.len - done, del));
       spans.push_back(Span::Make(r.lv + done, n, del));
       done += n;

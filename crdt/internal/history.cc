@@ -276,6 +276,19 @@ bool History::Restore(std::vector<AgentRun> agent_runs, std::vector<GraphEntry> 
   for (size_t i = 0; i < runs_.size(); i += kSampleEvery) run_sample_.push_back(runs_[i].lv);
   content_ = std::move(content);
   checkpoints_.clear();
+  uint64_t inserted = 0;
+  for (const OpRun& r : runs_) inserted += r.kind == OpRun::kInsert ? r.len : 0;
+  if (inserted == content_.size() && utf8::IsAscii(content_)) {  // Offsets are counts.
+    uint32_t offset = 0;
+    for (OpRun& r : runs_) {
+      if (r.kind != OpRun::kInsert) continue;
+      r.content = offset;
+      r.aux = 0;
+      r.flags = 0;
+      offset += r.len;
+    }
+    return true;
+  }
   size_t byte = 0;
   for (OpRun& r : runs_) {
     if (r.kind != OpRun::kInsert) continue;

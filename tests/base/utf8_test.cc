@@ -57,6 +57,14 @@ TEST(Utf8Test, AdvanceStopsAtTheEnd) {
   EXPECT_EQ(off, cut.size());
 }
 
+TEST(Utf8Test, IsAsciiLooksAtEveryByte) {
+  EXPECT_TRUE(IsAscii(""));
+  EXPECT_TRUE(IsAscii("plain text, longer than eight bytes"));
+  EXPECT_FALSE(IsAscii("plain text, then caf\xC3\xA9"));
+  EXPECT_FALSE(IsAscii("\xC3\xA9 first"));
+  EXPECT_FALSE(IsAscii("12345678\x80"));
+}
+
 TEST(Utf8Test, AppendAndNextRoundTrip) {
   for (char32_t cp : {U'a', U'\u00e9', U'\u4e2d', U'\U0001F600', U'\U0010FFFF'}) {
     std::string s;
