@@ -128,6 +128,24 @@ TEST(EncodingTest, AnOrderThatContradictsTheOriginsIsRejected) {
   EXPECT_EQ(doc.status().message(), "document: document order breaks a typed run");
 }
 
+TEST(EncodingTest, AnOrderPuttingARunPastItsRightOriginIsRejected) {
+  // "Y" typed first, then "ab" before it; the order says a, Y, b: b would
+  // sit past the run's right origin Y.
+  const std::string body = Varints({1, 7, 1, 0, 3, 1, 3, 0, 2, 1 << 2, 2 << 2, 3, ZigZag(1), 1,
+                                    ZigZag(-2), 1, ZigZag(1), 1, 3}) +
+                           "Yab";
+  Result<TextDoc> doc = TextDoc::Decode(Raw(body), AgentId{6});
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().message(), "document: document order does not agree with the origins");
+  // The honest order, a b Y, decodes.
+  const std::string good = Varints({1, 7, 1, 0, 3, 1, 3, 0, 2, 1 << 2, 2 << 2, 2, ZigZag(1), 2,
+                                    ZigZag(-3), 1, 3}) +
+                           "Yab";
+  Result<TextDoc> ok = TextDoc::Decode(Raw(good), AgentId{6});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->Text(), "abY");
+}
+
 TEST(EncodingTest, HeldBackChangesArrivingNewestFirstDrainInOnePass) {
   TextDoc a(AgentId{1});
   std::vector<Change> changes;
