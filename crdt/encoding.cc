@@ -487,8 +487,10 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
   std::string_view content;
   if (!in.Varint(&content_len) || !in.Bytes(content_len, &content)) return Bad("truncated text");
   if (!in.done()) return Bad("trailing bytes");
-  Result<size_t> cps = utf8::Validate(content);
-  if (!cps.ok()) return Bad("text: " + cps.status().message());
+  if (!utf8::IsAscii(content)) {  // ASCII is valid UTF-8; skip the slower check.
+    Result<size_t> cps = utf8::Validate(content);
+    if (!cps.ok()) return Bad("text: " + cps.status().message());
+  }
 
   // Origins the order predicts, and the order checked against every
   // insert's origins: each run after its left origin and before its right
@@ -550,8 +552,19 @@ Result<std::unique_ptr<DocState>> DecodeDoc(std::string_view bytes, AgentId agen
       }
     }
   }
+  // The text is the body's tail: reuse the decompressed buffer for it
+  // rather than allocate and copy 100s of KB.
+  std::string text;
+  if (!decompressed.empty()) {
+    const size_t at = static_cast<size_t>(content.data() - decompressed.data());
+    decompressed.erase(0, at);
+    decompressed.resize(content_len);
+    text = std::move(decompressed);
+  } else {
+    text.assign(content);
+  }
   if (!h.Restore(std::move(agent_runs), std::move(graph), std::move(pool), std::move(ops),
-                 std::string(content))) {
+                 std::move(text))) {
     return Bad("text does not match the inserts");
   }
   // The tree: the order, split where characters are deleted.

@@ -417,6 +417,10 @@ void SpanTree::BuildFrom(const std::vector<Span>& spans) {
   constexpr uint32_t kNodeFill = kNodeCap * 3 / 4;
   leaves_.clear();
   nodes_.clear();
+  // Exact sizes up front: no regrowing (and re-faulting) of big arrays.
+  const size_t n_leaves = std::max<size_t>(1, (spans.size() + kFill - 1) / kFill);
+  leaves_.reserve(n_leaves);
+  nodes_.reserve(n_leaves / (kNodeFill - 1) + 8);
   std::vector<std::pair<Lv, uint32_t>> index;
   index.reserve(spans.size());
   std::vector<uint32_t> level;  // Ids of the level being built.
