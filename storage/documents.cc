@@ -76,7 +76,8 @@ Result<LoadedTextDoc> LoadTextDocAt(Store& store, std::string_view name, uint64_
     }
     QUIRE_ASSIGN_OR_RETURN(std::vector<StoredChange> changes,
                            store.ReadChanges(name, from, seq - from + 1, SIZE_MAX));
-    if (changes.size() != seq - from + 1) {
+    if (changes.size() != seq - from + 1 || changes.front().seq != from ||
+        changes.back().seq != seq) {
       return Corruption("document '" + std::string(name) + "' is missing changes before seq " +
                         std::to_string(seq));
     }
@@ -88,14 +89,14 @@ Result<LoadedTextDoc> LoadTextDocAt(Store& store, std::string_view name, uint64_
 Status TakeSnapshot(Store& store, std::string_view name) {
   QUIRE_ASSIGN_OR_RETURN(LoadedTextDoc loaded, LoadTextDoc(store, name, kReaderAgent));
   if (loaded.seq == 0) return Status::Ok();
-  return store.WriteSnapshot(name, loaded.seq, loaded.doc.Encode());
+  return store.WriteSnapshot(name, loaded.epoch, loaded.seq, loaded.doc.Encode());
 }
 
 Status CompactDocument(Store& store, std::string_view name, bool drop_covered_changes) {
   QUIRE_RETURN_IF_ERROR(TakeSnapshot(store, name));
   if (drop_covered_changes) {
     QUIRE_ASSIGN_OR_RETURN(DocMeta meta, store.GetMeta(name));
-    QUIRE_RETURN_IF_ERROR(store.DropChangesThrough(name, meta.snapshot_seq));
+    QUIRE_RETURN_IF_ERROR(store.DropChangesThrough(name, meta.epoch, meta.snapshot_seq));
   }
   return store.CompactStorage();
 }
@@ -121,6 +122,13 @@ Result<VerifyReport> Verify(Store& store, const std::function<void(size_t, size_
       continue;
     }
     report.changes += changes->size();
+    if (changes->size() != meta->head_seq + 1 - meta->first_seq ||
+        (!changes->empty() && changes->front().seq != meta->first_seq)) {
+      problem(Corruption("document '" + name + "' log holds " + std::to_string(changes->size()) +
+                         " changes, its metadata says seqs " + std::to_string(meta->first_seq) +
+                         ".." + std::to_string(meta->head_seq)));
+      continue;
+    }
     Result<std::vector<uint64_t>> snapshots = store.ListSnapshots(name);
     if (!snapshots.ok()) {
       problem(snapshots.status());

@@ -51,36 +51,38 @@ rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.s
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(const StoreOptions& options, rocksdb::DB* db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles)
+               std::vector<rocksdb::ColumnFamilyHandle*> handles, uint64_t next_epoch)
       : options_(options), db_(db), handles_(std::move(handles)) {
     changes_ = handles_[1];
     snapshots_ = handles_[2];
     docs_ = handles_[3];
     write_options_.sync = options.durability == Durability::kSync;
-    std::string v;
-    if (db_->Get(rocksdb::ReadOptions(), docs_, kNextEpochKey, &v).ok()) {
-      std::string_view in(v);
-      GetVarint(&in, &next_epoch_);
-    }
-    if (next_epoch_ == 0) next_epoch_ = 1;
+    next_epoch_ = next_epoch;
     writer_ = std::thread([this] { WriterLoop(); });
     snapshotter_ = std::thread([this] { SnapshotLoop(); });
   }
 
   ~RocksDbStore() override {
+    // The snapshot thread first: a snapshot in progress still needs the
+    // writer to store it.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      snapshot_stopping_ = true;
+    }
+    snapshot_cv_.notify_all();
+    snapshotter_.join();
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
-    snapshot_cv_.notify_all();
-    snapshotter_.join();
     writer_.join();
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
     delete db_;
   }
 
   Result<std::vector<uint64_t>> Append(std::vector<AppendRequest> batch) override {
+    if (OnWriter()) return WriterReentry();
     std::promise<Result<std::vector<uint64_t>>> promise;
     auto future = promise.get_future();
     AppendAsync(std::move(batch), [&promise](Result<std::vector<uint64_t>> r) {
@@ -103,7 +105,12 @@ class RocksDbStore final : public Store {
     ro.snapshot = snap;
     Result<DocMeta> meta = ReadMeta(ro, doc);
     Result<std::vector<StoredChange>> out =
-        meta.ok() ? ReadChangesAt(ro, doc, from_seq, max_changes, max_bytes) : meta.status();
+        !meta.ok() ? Result<std::vector<StoredChange>>(meta.status())
+        : from_seq < meta->first_seq
+            ? Result<std::vector<StoredChange>>(OutOfRange(
+                  "document '" + std::string(doc) + "' changes before seq " +
+                  std::to_string(meta->first_seq) + " were compacted away"))
+            : ReadChangesAt(ro, doc, from_seq, max_changes, max_bytes);
     db_->ReleaseSnapshot(snap);
     return out;
   }
@@ -139,11 +146,13 @@ class RocksDbStore final : public Store {
     return std::make_pair(key_seq, std::string(bytes));
   }
 
-  Status WriteSnapshot(std::string_view doc, uint64_t seq, std::string bytes) override {
+  Status WriteSnapshot(std::string_view doc, uint64_t epoch, uint64_t seq,
+                       std::string bytes) override {
     QUIRE_RETURN_IF_ERROR(ValidateDocName(doc));
-    return RunOnWriter([this, doc = std::string(doc), seq, bytes = std::move(bytes)](
+    return RunOnWriter([this, doc = std::string(doc), epoch, seq, bytes = std::move(bytes)](
                            rocksdb::WriteBatch* wb) -> Status {
       QUIRE_ASSIGN_OR_RETURN(DocMeta * meta, CachedMeta(doc));
+      if (meta->epoch != epoch) return Recreated(doc);
       if (seq == 0 || seq > meta->head_seq) {
         return InvalidArgument("snapshot seq " + std::to_string(seq) + " is past the head " +
                                std::to_string(meta->head_seq));
@@ -169,10 +178,12 @@ class RocksDbStore final : public Store {
     });
   }
 
-  Status DropChangesThrough(std::string_view doc, uint64_t up_to) override {
+  Status DropChangesThrough(std::string_view doc, uint64_t epoch, uint64_t up_to) override {
     QUIRE_RETURN_IF_ERROR(ValidateDocName(doc));
-    return RunOnWriter([this, doc = std::string(doc), up_to](rocksdb::WriteBatch* wb) -> Status {
+    return RunOnWriter([this, doc = std::string(doc), epoch,
+                        up_to](rocksdb::WriteBatch* wb) -> Status {
       QUIRE_ASSIGN_OR_RETURN(DocMeta * meta, CachedMeta(doc));
+      if (meta->epoch != epoch) return Recreated(doc);
       if (up_to > meta->snapshot_seq) {
         return InvalidArgument("changes through seq " + std::to_string(up_to) +
                                " are not covered by a snapshot (newest: " +
@@ -216,8 +227,9 @@ class RocksDbStore final : public Store {
   Status DeleteDocument(std::string_view doc) override {
     QUIRE_RETURN_IF_ERROR(ValidateDocName(doc));
     return RunOnWriter([this, doc = std::string(doc)](rocksdb::WriteBatch* wb) -> Status {
-      QUIRE_ASSIGN_OR_RETURN(DocMeta * meta, CachedMeta(doc));
-      (void)meta;
+      // A document whose metadata is damaged can still be deleted.
+      Result<DocMeta*> meta = CachedMeta(doc);
+      if (!meta.ok() && meta.status().code() != StatusCode::kCorruption) return meta.status();
       std::string end(doc);
       end.push_back('\x01');  // Every key of doc is doc, NUL, seq: below doc, 0x01.
       wb->DeleteRange(changes_, DocPrefix(doc), end);
@@ -258,6 +270,7 @@ class RocksDbStore final : public Store {
   }
 
   void Flush() override {
+    if (OnWriter()) return;  // Would wait for itself.
     std::unique_lock<std::mutex> lock(mu_);
     idle_cv_.wait(lock, [this] {
       return queue_.empty() && !writing_ && snapshot_queue_.empty() && !snapshotting_;
@@ -275,6 +288,10 @@ class RocksDbStore final : public Store {
     std::function<void(Status)> done;
   };
   using Task = std::variant<AppendTask, OtherTask>;
+
+  static Status Recreated(const std::string& doc) {
+    return NotFound("document '" + doc + "' was deleted (or re-created) meanwhile");
+  }
 
   static Status ValidateBatch(const std::vector<AppendRequest>& batch) {
     for (const AppendRequest& r : batch) {
@@ -295,7 +312,14 @@ class RocksDbStore final : public Store {
     cv_.notify_one();
   }
 
+  bool OnWriter() const { return std::this_thread::get_id() == writer_.get_id(); }
+  static Status WriterReentry() {
+    return Status(StatusCode::kInternal,
+                  "a blocking store call from an append completion (the writer thread)");
+  }
+
   Status RunOnWriter(std::function<Status(rocksdb::WriteBatch*)> build) {
+    if (OnWriter()) return WriterReentry();
     std::promise<Status> promise;
     auto future = promise.get_future();
     Enqueue(OtherTask{std::move(build), [&promise](Status s) { promise.set_value(std::move(s)); }});
@@ -512,12 +536,7 @@ class RocksDbStore final : public Store {
   }
 
   void MaybeSnapshot(const std::string& doc, const DocMeta& meta) {
-    const bool due =
-        (options_.snapshot_every_changes > 0 &&
-         meta.changes_since_snapshot >= options_.snapshot_every_changes) ||
-        (options_.snapshot_every_bytes > 0 &&
-         meta.bytes_since_snapshot >= options_.snapshot_every_bytes);
-    if (!due) return;
+    if (!Due(meta)) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!snapshot_pending_.insert(doc).second) return;
@@ -526,22 +545,39 @@ class RocksDbStore final : public Store {
     snapshot_cv_.notify_one();
   }
 
+  bool Due(const DocMeta& meta) const {
+    return (options_.snapshot_every_changes > 0 &&
+            meta.changes_since_snapshot >= options_.snapshot_every_changes) ||
+           (options_.snapshot_every_bytes > 0 &&
+            meta.bytes_since_snapshot >= options_.snapshot_every_bytes);
+  }
+
   void SnapshotLoop() {
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      snapshot_cv_.wait(lock, [this] { return stopping_ || !snapshot_queue_.empty(); });
-      if (stopping_) break;
+      snapshot_cv_.wait(lock, [this] { return snapshot_stopping_ || !snapshot_queue_.empty(); });
+      if (snapshot_stopping_) break;
       const std::string doc = std::move(snapshot_queue_.front());
       snapshot_queue_.pop_front();
-      snapshot_pending_.erase(doc);
       snapshotting_ = true;
       lock.unlock();
-      // A failed background snapshot is retried by a later append; the log
-      // still holds every change, so nothing is lost.
-      const bool taken = TakeSnapshot(*this, doc).ok();
+      // Still due? (A snapshot may have landed since this was queued.) A
+      // failed background snapshot is retried by a later append; the log
+      // holds every change, so nothing is lost.
+      Result<DocMeta> meta = GetMeta(doc);
+      const bool taken = meta.ok() && Due(*meta) && TakeSnapshot(*this, doc).ok();
+      // Appends that came in meanwhile may have made it due again.
+      Result<DocMeta> after = taken ? GetMeta(doc) : Result<DocMeta>(NotFound(""));
+      const bool again = after.ok() && Due(*after);
       lock.lock();
-      if (taken) ++stats_.snapshots_taken;
+      // Only now may the document be queued again: no back-to-back copies.
+      if (again) {
+        snapshot_queue_.push_back(doc);
+      } else {
+        snapshot_pending_.erase(doc);
+      }
       snapshotting_ = false;
+      if (taken) ++stats_.snapshots_taken;
       if (queue_.empty() && !writing_ && snapshot_queue_.empty()) idle_cv_.notify_all();
     }
   }
@@ -561,6 +597,7 @@ class RocksDbStore final : public Store {
   std::deque<Task> queue_;
   bool writing_ = false;
   bool stopping_ = false;
+  bool snapshot_stopping_ = false;
   std::deque<std::string> snapshot_queue_;
   std::set<std::string> snapshot_pending_;
   bool snapshotting_ = false;
@@ -597,7 +634,25 @@ Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   rocksdb::DB* db = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(db_options, dir, families, &handles, &db);
   if (!s.ok()) return FromRocks(s, "opening the data directory " + dir);
-  return std::unique_ptr<Store>(new RocksDbStore(options, db, std::move(handles)));
+  // The epoch counter: damage must not silently reuse epochs.
+  uint64_t next_epoch = 1;
+  std::string v;
+  const rocksdb::Status got = db->Get(rocksdb::ReadOptions(), handles[3], kNextEpochKey, &v);
+  Status bad;
+  if (got.ok()) {
+    std::string_view in(v);
+    if (!GetVarint(&in, &next_epoch) || !in.empty() || next_epoch == 0) {
+      bad = Corruption("the epoch counter of " + dir + " is damaged");
+    }
+  } else if (!got.IsNotFound()) {
+    bad = FromRocks(got, "reading the epoch counter");
+  }
+  if (!bad.ok()) {
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+    return bad;
+  }
+  return std::unique_ptr<Store>(new RocksDbStore(options, db, std::move(handles), next_epoch));
 }
 
 }  // namespace quire::storage

@@ -101,12 +101,16 @@ class Store {
   // InvalidArgument (nothing written) for a bad name or an empty change.
   virtual Result<std::vector<uint64_t>> Append(std::vector<AppendRequest> batch) = 0;
   // The same, without blocking: `done` runs on the writer thread once the
-  // write is durable (post it to your own executor from there).
+  // write is durable (post it to your own executor from there), or at once
+  // on the calling thread when the batch is refused before it is queued.
+  // From `done`, only AppendAsync() and Stats() may be called: the calls
+  // that wait for the writer return Internal there instead of deadlocking.
   using AppendDone = std::function<void(Result<std::vector<uint64_t>>)>;
   virtual void AppendAsync(std::vector<AppendRequest> batch, AppendDone done) = 0;
 
   // Changes with seq >= from_seq, in order, at most max_changes and about
-  // max_bytes (at least one when there is one). NotFound: no such document.
+  // max_bytes (at least one when there is one). NotFound: no such document;
+  // OutOfRange: from_seq is before the oldest change still in the log.
   virtual Result<std::vector<StoredChange>> ReadChanges(std::string_view doc, uint64_t from_seq,
                                                         size_t max_changes, size_t max_bytes) = 0;
   // The newest snapshot and every change after it.
@@ -114,10 +118,14 @@ class Store {
   // The newest snapshot at or before `seq` (NotFound when none).
   virtual Result<std::pair<uint64_t, std::string>> SnapshotAtOrBefore(std::string_view doc,
                                                                       uint64_t seq) = 0;
-  // Stores `bytes` (TextDoc::Encode) as the document at `seq`.
-  virtual Status WriteSnapshot(std::string_view doc, uint64_t seq, std::string bytes) = 0;
-  // Removes changes with seq <= up_to (they must be covered by a snapshot).
-  virtual Status DropChangesThrough(std::string_view doc, uint64_t up_to) = 0;
+  // Stores `bytes` (TextDoc::Encode) as the document at `seq`, if the
+  // document still has `epoch` (NotFound when it was deleted, or deleted
+  // and created again, since the bytes were made).
+  virtual Status WriteSnapshot(std::string_view doc, uint64_t epoch, uint64_t seq,
+                               std::string bytes) = 0;
+  // Removes changes with seq <= up_to (they must be covered by a snapshot),
+  // if the document still has `epoch`.
+  virtual Status DropChangesThrough(std::string_view doc, uint64_t epoch, uint64_t up_to) = 0;
   virtual Result<std::vector<std::string>> ListDocuments() = 0;
   virtual Result<DocMeta> GetMeta(std::string_view doc) = 0;
   virtual Status DeleteDocument(std::string_view doc) = 0;

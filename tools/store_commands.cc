@@ -89,8 +89,10 @@ int Fail(const Status& s) {
 std::string Time(int64_t ms) {
   if (ms == 0) return "-";
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  const std::tm* tm = std::gmtime(&t);
+  if (tm == nullptr) return "?";
   char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", tm);
   return buf;
 }
 
@@ -236,6 +238,9 @@ int RunImport(const std::vector<std::string>& argv) {
     std::ifstream in(file, std::ios::binary);
     if (!in) return Fail(Status(StatusCode::kIoError, "cannot read " + file));
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() >= (size_t{1} << 31)) {
+      return Fail(InvalidArgument(file + " is larger than a document can hold (2 GiB)"));
+    }
     if (Result<size_t> ok = utf8::Validate(text); !ok.ok()) {
       return Fail(InvalidArgument(file + ": " + ok.status().message()));
     }

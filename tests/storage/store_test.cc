@@ -110,6 +110,20 @@ TEST(StoreTest, AsyncAppendCompletesOffTheCallersThread) {
   EXPECT_EQ(r->front(), 1u);
 }
 
+TEST(StoreTest, BlockingCallsFromACompletionFailInsteadOfDeadlocking) {
+  test::TempDir dir;
+  auto store = Open(dir.path());
+  Typist t(1);
+  std::promise<Status> inner;
+  store->AppendAsync({{"d", {t.Type("a")}}}, [&](Result<std::vector<uint64_t>> r) {
+    EXPECT_TRUE(r.ok());
+    inner.set_value(store->Append({{"d", {t.Type("b")}}}).status());
+  });
+  const Status s = inner.get_future().get();
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(store->GetMeta("d")->head_seq, 1u);
+}
+
 TEST(StoreTest, DeletedAndRecreatedDocumentsGetANewEpoch) {
   test::TempDir dir;
   auto store = Open(dir.path());
@@ -159,7 +173,11 @@ TEST(StoreTest, SnapshotPlusTailLoadsLikeTheWholeLog) {
   EXPECT_EQ(LoadTextDoc(*store, "d", crdt::AgentId{9})->doc.Text(), t.Text());
   EXPECT_EQ(LoadTextDocAt(*store, "d", 3, crdt::AgentId{9}).status().code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(store->DropChangesThrough("d", 45).code(), StatusCode::kInvalidArgument);
+  const uint64_t epoch = store->GetMeta("d")->epoch;
+  EXPECT_EQ(store->DropChangesThrough("d", epoch, 45).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->DropChangesThrough("d", epoch + 1, 40).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->WriteSnapshot("d", epoch + 1, 40, "x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->ReadChanges("d", 3, 10, SIZE_MAX).status().code(), StatusCode::kOutOfRange);
   Result<VerifyReport> report = Verify(*store, nullptr);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->problems.empty()) << report->problems[0];
