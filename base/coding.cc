@@ -16,7 +16,7 @@ void PutFixed32(std::string* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
 }
 
-bool GetVarint(std::string_view* in, uint64_t* v) {
+bool GetVarintSlow(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0, i = 0; i < 10 && static_cast<size_t>(i) < in->size(); ++i, shift += 7) {
     const auto b = static_cast<uint8_t>((*in)[i]);

@@ -20,7 +20,15 @@ inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -sta
 
 // Reads from the front of *in and advances it. False on truncation or a
 // varint longer than 10 bytes / above 64 bits.
-bool GetVarint(std::string_view* in, uint64_t* v);
+bool GetVarintSlow(std::string_view* in, uint64_t* v);
+inline bool GetVarint(std::string_view* in, uint64_t* v) {
+  if (!in->empty() && static_cast<uint8_t>((*in)[0]) < 0x80) {  // One byte: the common case.
+    *v = static_cast<uint8_t>((*in)[0]);
+    in->remove_prefix(1);
+    return true;
+  }
+  return GetVarintSlow(in, v);
+}
 bool GetFixed32(std::string_view* in, uint32_t* v);
 
 uint32_t Crc32(std::string_view data, uint32_t crc = 0);

@@ -38,6 +38,10 @@ class Bits {
   // REQUIRES for every range below: a + n <= the size (callers check it).
   void Set(size_t a, size_t n) {
     assert(n <= size_ && a <= size_ - n);
+    if (n > 0 && a % 64 + n <= 64) {  // Within one word: the common case.
+      words_[a / 64] |= (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << (a % 64);
+      return;
+    }
     for (size_t i = a; i < a + n;) {
       const size_t w = i / 64, b = i % 64, k = std::min<size_t>(64 - b, a + n - i);
       words_[w] |= (k == 64 ? ~uint64_t{0} : ((uint64_t{1} << k) - 1)) << b;
@@ -48,6 +52,12 @@ class Bits {
   // Bits equal to `value` from a on, at most n.
   size_t Run(size_t a, size_t n, bool value) const {
     assert(n <= size_ && a <= size_ - n);
+    if (n == 0) return 0;
+    if (a % 64 + n <= 64) {  // Within one word: the common case.
+      uint64_t word = (value ? ~words_[a / 64] : words_[a / 64]) >> (a % 64);
+      if (n < 64) word &= (uint64_t{1} << n) - 1;
+      return word != 0 ? static_cast<size_t>(std::countr_zero(word)) : n;
+    }
     size_t i = a;
     while (i < a + n) {
       const size_t w = i / 64, b = i % 64;
