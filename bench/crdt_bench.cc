@@ -158,6 +158,16 @@ TextDoc CrdtReplay(const Prepared& p) {
   return doc;
 }
 
+// Untimed: checks that `doc` holds `want` (else skips, saying `what`) and
+// destroys it, so neither the check nor the destructor is timed.
+void CheckAndDrop(benchmark::State& state, std::optional<TextDoc>* doc, const std::string& want,
+                  const char* what) {
+  state.PauseTiming();
+  if ((*doc)->Text() != want) state.SkipWithError(what);
+  doc->reset();
+  state.ResumeTiming();
+}
+
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -182,10 +192,7 @@ void BM_CrdtLocalReplay(benchmark::State& state, const std::string& name) {
   for (auto _ : state) {
     doc.emplace(CrdtReplay(*p));
     benchmark::DoNotOptimize(*doc);
-    state.PauseTiming();
-    if (doc->Text() != p->trace.end_content) state.SkipWithError("CRDT text differs");
-    doc.reset();
-    state.ResumeTiming();
+    CheckAndDrop(state, &doc, p->trace.end_content, "CRDT text differs");
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p->gap_patches.size()));
 }
@@ -242,11 +249,8 @@ void BM_DecodeAndText(benchmark::State& state, const std::string& name) {
     }
     std::string text = decoded->Text();
     benchmark::DoNotOptimize(text);
-    state.PauseTiming();
-    if (text != p->trace.end_content) state.SkipWithError("decoded text differs");
-    doc.emplace(std::move(*decoded));  // Destroyed here, untimed.
-    doc.reset();
-    state.ResumeTiming();
+    doc.emplace(std::move(*decoded));
+    CheckAndDrop(state, &doc, p->trace.end_content, "decoded text differs");
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(p->encoded.size()));
 }
@@ -263,10 +267,7 @@ void BM_CrdtLocalReplayWithChanges(benchmark::State& state, const std::string& n
     changes.clear();
     doc.emplace(tools::ReplayLocal(p->trace, &changes));
     benchmark::DoNotOptimize(*doc);
-    state.PauseTiming();
-    if (doc->Text() != p->trace.end_content) state.SkipWithError("CRDT text differs");
-    doc.reset();
-    state.ResumeTiming();
+    CheckAndDrop(state, &doc, p->trace.end_content, "CRDT text differs");
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p->gap_patches.size()));
 }
@@ -288,11 +289,8 @@ void MergeInto(benchmark::State& state, const std::string& name, bool diverged) 
     state.ResumeTiming();
     Status status = merged->Merge(*p->doc);
     benchmark::DoNotOptimize(*merged);
-    state.PauseTiming();
     if (!status.ok()) state.SkipWithError(status.ToString().c_str());
-    if (merged->Text() != p->trace.end_content) state.SkipWithError("merged text differs");
-    merged.reset();
-    state.ResumeTiming();
+    CheckAndDrop(state, &merged, p->trace.end_content, "merged text differs");
   }
 }
 
@@ -317,11 +315,8 @@ void BM_RemoteApplyPerKeystroke(benchmark::State& state, const std::string& name
       if (!patch.ok()) failed = true;
       benchmark::DoNotOptimize(patch);
     }
-    state.PauseTiming();
     if (failed) state.SkipWithError("a remote Apply failed");
-    if (remote->Text() != p->trace.end_content) state.SkipWithError("remote text differs");
-    remote.reset();
-    state.ResumeTiming();
+    CheckAndDrop(state, &remote, p->trace.end_content, "remote text differs");
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p->changes.size()));
 }
@@ -339,11 +334,8 @@ void BM_ConcurrentBuild(benchmark::State& state, const std::string& name) {
       state.SkipWithError(built.status().ToString().c_str());
       break;
     }
-    state.PauseTiming();
-    if (built->Text() != p->trace.end_content) state.SkipWithError("built text differs");
     doc.emplace(std::move(*built));
-    doc.reset();
-    state.ResumeTiming();
+    CheckAndDrop(state, &doc, p->trace.end_content, "built text differs");
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p->trace.PatchCount()));
 }

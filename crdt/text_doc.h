@@ -27,12 +27,6 @@ namespace internal {
 class DocState;
 }
 
-// Limits on what Apply() holds back while its dependencies are missing.
-struct PendingLimits {
-  size_t max_changes = 10000;
-  size_t max_bytes = 64 << 20;
-};
-
 class TextDoc {
  public:
   // REQUIRES: agent.value != kRootAgent.
@@ -62,8 +56,8 @@ class TextDoc {
 
   // Integrates a remote change and returns the patch it caused here. A
   // change whose dependencies (parents, an earlier seq of its agent) are
-  // missing is held back and integrated, with its patch, by the Apply that
-  // completes it; a duplicate changes nothing. InvalidArgument for a
+  // missing is held back (at most 10,000 changes or 64 MiB) and integrated,
+  // with its patch, by the Apply that completes it; a duplicate changes nothing. InvalidArgument for a
   // malformed or contradictory change, ResourceExhausted when too much is
   // held back; in both cases the document is untouched.
   [[nodiscard]] Result<ot::TextOp> Apply(const Change& change);

@@ -74,31 +74,27 @@ void MeasureEncodeLoadMerge(const Trace& trace, const TextDoc& doc, const Replay
 
   if (loaded.ok()) report->loaded_memory_bytes = loaded->MemoryUsage();
 
-  {
-    TextDoc diverged(AgentId{MergeAgent(trace).value + 2});
-    diverged.Insert(0, "x");
-    diverged.Remove(0, 1);
+  // Merges the final document into `into`, times it and checks the text.
+  auto merge = [&](TextDoc& into, const std::string& what) {
     start = Clock::now();
-    const Status status = diverged.Merge(doc);
-    report->merge_diverged_ms = MsSince(start);
+    const Status status = into.Merge(doc);
+    const double ms = MsSince(start);
     if (!status.ok()) {
-      Note(report, "Merge into a diverged replica failed: " + status.ToString());
+      Note(report, "Merge into " + what + " failed: " + status.ToString());
     } else {
-      Note(report, Diff("diverged replica's merged text", diverged.Text(), trace.end_content));
-      if (opts.check_invariants) diverged.CheckInvariants();
+      Note(report, Diff("text merged into " + what, into.Text(), trace.end_content));
+      if (opts.check_invariants) into.CheckInvariants();
     }
-  }
-
-  TextDoc merged(MergeAgent(trace));
-  start = Clock::now();
-  const Status merge_status = merged.Merge(doc);
-  report->merge_ms = MsSince(start);
-  if (!merge_status.ok()) {
-    Note(report, "Merge into an empty replica failed: " + merge_status.ToString());
-  } else {
-    Note(report, Diff("merged text", merged.Text(), trace.end_content));
-    if (opts.check_invariants) merged.CheckInvariants();
-  }
+    return ms;
+  };
+  // One with an edit of its own (inserted and removed again) integrates
+  // every op; an empty one takes the state whole.
+  TextDoc diverged(AgentId{MergeAgent(trace).value + 2});
+  diverged.Insert(0, "x");
+  diverged.Remove(0, 1);
+  report->merge_diverged_ms = merge(diverged, "a diverged replica");
+  TextDoc empty(MergeAgent(trace));
+  report->merge_ms = merge(empty, "an empty replica");
 }
 
 Result<ReplayReport> ReplaySequential(const Trace& trace, const ReplayOptions& opts) {

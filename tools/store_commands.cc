@@ -104,13 +104,29 @@ void Progress(const char* what, size_t done, size_t total) {
   if (done == total) std::fprintf(stderr, "\n");
 }
 
-int Usage(const char* text, bool help, const std::string& error) {
-  if (help) {
-    std::cout << text;
-    return kExitOk;
+// Parses a command's arguments and checks how many positional ones it got.
+// False, with the exit status in *exit, when the command should stop: --help
+// was printed, or the usage was wrong (said on stderr with the help).
+bool ParseFor(const std::vector<std::string>& argv, const char* help, size_t min_positional,
+              size_t max_positional, const char* shape, Args* out, int* exit) {
+  std::string error;
+  std::optional<Args> a = Parse(argv, &error);
+  if (a && a->help) {
+    std::cout << help;
+    *exit = kExitOk;
+    return false;
   }
-  std::cerr << "quire: " << error << "\n" << text;
-  return kExitUsage;
+  if (a && (a->positional.size() < min_positional || a->positional.size() > max_positional)) {
+    error = shape;
+    a.reset();
+  }
+  if (!a) {
+    std::cerr << "quire: " << error << "\n" << help;
+    *exit = kExitUsage;
+    return false;
+  }
+  *out = std::move(*a);
+  return true;
 }
 
 constexpr char kInspectHelp[] =
@@ -144,21 +160,19 @@ constexpr char kCompactHelp[] =
 }  // namespace
 
 int RunInspect(const std::vector<std::string>& argv) {
-  std::string error;
-  std::optional<Args> a = Parse(argv, &error);
-  if (!a || a->help || a->positional.size() > 1) {
-    return Usage(kInspectHelp, a && a->help, a ? "inspect takes at most one DOC" : error);
-  }
-  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  Args args;
+  int exit = kExitOk;
+  if (!ParseFor(argv, kInspectHelp, 0, 1, "inspect takes at most one DOC", &args, &exit)) return exit;
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
   if (!store.ok()) return Fail(store.status());
   std::vector<std::string> names;
-  if (a->positional.empty()) {
+  if (args.positional.empty()) {
     Result<std::vector<std::string>> all = (*store)->ListDocuments();
     if (!all.ok()) return Fail(all.status());
     names = *all;
     std::cout << names.size() << " document(s)\n";
   } else {
-    names = a->positional;
+    names = args.positional;
   }
   bool problems = false;
   for (const std::string& name : names) {
@@ -173,7 +187,7 @@ int RunInspect(const std::vector<std::string>& argv) {
               << " B), log " << m->change_bytes << " B, " << m->changes_since_snapshot
               << " changes since the snapshot, created " << Time(m->created_ms) << ", updated "
               << Time(m->updated_ms) << "\n";
-    if (!a->positional.empty()) {
+    if (!args.positional.empty()) {
       Result<std::vector<uint64_t>> snaps = (*store)->ListSnapshots(name);
       if (snaps.ok()) {
         std::cout << "  snapshots:";
@@ -186,30 +200,26 @@ int RunInspect(const std::vector<std::string>& argv) {
 }
 
 int RunExport(const std::vector<std::string>& argv) {
-  std::string error;
-  std::optional<Args> a = Parse(argv, &error);
-  if (!a || a->help || a->positional.size() != 1) {
-    return Usage(kExportHelp, a && a->help, a ? "export takes one DOC" : error);
-  }
-  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  Args args;
+  int exit = kExitOk;
+  if (!ParseFor(argv, kExportHelp, 1, 1, "export takes one DOC", &args, &exit)) return exit;
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
   if (!store.ok()) return Fail(store.status());
   const crdt::AgentId reader{UINT64_MAX - 2};
   Result<storage::LoadedTextDoc> doc =
-      a->at ? storage::LoadTextDocAt(**store, a->positional[0], *a->at, reader)
-            : storage::LoadTextDoc(**store, a->positional[0], reader);
+      args.at ? storage::LoadTextDocAt(**store, args.positional[0], *args.at, reader)
+            : storage::LoadTextDoc(**store, args.positional[0], reader);
   if (!doc.ok()) return Fail(doc.status());
   std::cout << doc->doc.Text();
   return kExitOk;
 }
 
 int RunImport(const std::vector<std::string>& argv) {
-  std::string error;
-  std::optional<Args> a = Parse(argv, &error);
-  if (!a || a->help || a->positional.size() != 2) {
-    return Usage(kImportHelp, a && a->help, a ? "import takes DOC and FILE" : error);
-  }
-  const std::string& name = a->positional[0];
-  const std::string& file = a->positional[1];
+  Args args;
+  int exit = kExitOk;
+  if (!ParseFor(argv, kImportHelp, 2, 2, "import takes DOC and FILE", &args, &exit)) return exit;
+  const std::string& name = args.positional[0];
+  const std::string& file = args.positional[1];
   if (Status s = storage::ValidateDocName(name); !s.ok()) return Fail(s);
   // Build the changes first: nothing is written unless the input is good.
   std::vector<crdt::Change> changes;
@@ -248,7 +258,7 @@ int RunImport(const std::vector<std::string>& argv) {
     if (!text.empty()) changes.push_back(doc.Insert(0, text));
   }
   if (changes.empty()) return Fail(InvalidArgument(file + " holds no edits"));
-  Result<std::unique_ptr<Store>> store = OpenStore(a->data, true);
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, true);
   if (!store.ok()) return Fail(store.status());
   if ((*store)->GetMeta(name).ok()) {
     return Fail(InvalidArgument("document '" + name + "' exists already"));
@@ -269,12 +279,10 @@ int RunImport(const std::vector<std::string>& argv) {
 }
 
 int RunVerify(const std::vector<std::string>& argv) {
-  std::string error;
-  std::optional<Args> a = Parse(argv, &error);
-  if (!a || a->help || !a->positional.empty()) {
-    return Usage(kVerifyHelp, a && a->help, a ? "verify takes no DOC" : error);
-  }
-  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  Args args;
+  int exit = kExitOk;
+  if (!ParseFor(argv, kVerifyHelp, 0, 0, "verify takes no DOC", &args, &exit)) return exit;
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
   if (!store.ok()) return Fail(store.status());
   Result<storage::VerifyReport> report = storage::Verify(
       **store, [](size_t done, size_t total) { Progress("verified", done, total); });
@@ -289,15 +297,13 @@ int RunVerify(const std::vector<std::string>& argv) {
 }
 
 int RunCompact(const std::vector<std::string>& argv) {
-  std::string error;
-  std::optional<Args> a = Parse(argv, &error);
-  if (!a || a->help || a->positional.size() != 1) {
-    return Usage(kCompactHelp, a && a->help, a ? "compact takes one DOC" : error);
-  }
-  Result<std::unique_ptr<Store>> store = OpenStore(a->data, false);
+  Args args;
+  int exit = kExitOk;
+  if (!ParseFor(argv, kCompactHelp, 1, 1, "compact takes one DOC", &args, &exit)) return exit;
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
   if (!store.ok()) return Fail(store.status());
-  const std::string& name = a->positional[0];
-  if (Status s = storage::CompactDocument(**store, name, !a->keep_log); !s.ok()) return Fail(s);
+  const std::string& name = args.positional[0];
+  if (Status s = storage::CompactDocument(**store, name, !args.keep_log); !s.ok()) return Fail(s);
   Result<storage::DocMeta> m = (*store)->GetMeta(name);
   if (!m.ok()) return Fail(m.status());
   std::cout << "compacted '" << name << "': snapshot at " << m->snapshot_seq << " ("

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "base/coding.h"
 #include "base/utf8.h"
+#include "crdt/internal/bits.h"
 
 namespace quire::crdt::internal {
 namespace {
@@ -288,12 +288,6 @@ void DocState::IntegrateDelete(uint32_t agent, const std::vector<Lv>& parents, u
   del_cache_valid_ = false;
 }
 
-DocState::Readiness DocState::CheckReady(const Change& change) const {
-  uint64_t len = 0;
-  for (const Op& op : change.ops) len += op.Length();
-  return CheckReady(change, len);
-}
-
 DocState::Readiness DocState::CheckReady(const Change& change, uint64_t len) const {
   const int a = history_.FindAgent(change.id.agent);
   const uint64_t have = a < 0 ? 0 : history_.agents()[a].next_seq;
@@ -486,7 +480,8 @@ Status DocState::Integrate(const Change& change, std::vector<ot::TextOp>* patche
 namespace {
 
 // Checks what can be checked without the document: lengths, UTF-8, ids.
-Status ValidateShape(const Change& change) {
+// Sets *len to the change's ops.
+Status ValidateShape(const Change& change, uint64_t* len) {
   if (change.id.agent.value == kRootAgent) return InvalidArgument("change has the root agent");
   uint64_t total = 0;
   for (const Id& p : change.parents) {
@@ -515,6 +510,7 @@ Status ValidateShape(const Change& change) {
     if (total > DocState::kMaxOps) return InvalidArgument("change longer than the limit");
   }
   if (change.id.seq > UINT64_MAX - total) return InvalidArgument("change seq range overflows");
+  *len = total;
   return Status::Ok();
 }
 
@@ -526,14 +522,14 @@ size_t ChangeBytes(const Change& change) {
 
 }  // namespace
 
-Status DocState::HoldBack(const Change& change) {
+Status DocState::HoldBack(const Change& change, uint64_t len) {
   const size_t bytes = ChangeBytes(change);
-  if (pending_.size() >= limits_.max_changes || pending_bytes_ + bytes > limits_.max_bytes) {
+  if (pending_.size() >= kMaxPendingChanges || pending_bytes_ + bytes > kMaxPendingBytes) {
     return ResourceExhausted("too many changes held back waiting for their dependencies");
   }
   // Kept in (agent, seq) order, so one pass integrates a run of changes
   // that arrived newest first.
-  Pending p{change, change.Length(), bytes};
+  Pending p{change, len, bytes};
   auto at = std::upper_bound(pending_.begin(), pending_.end(), p.change.id,
                              [](const Id& id, const Pending& q) { return id < q.change.id; });
   pending_.insert(at, std::move(p));
@@ -558,7 +554,9 @@ void DocState::DrainPending(std::vector<ot::TextOp>* patches) {
         continue;
       }
       if (r == Readiness::kReady) {
-        if (!Integrate(p.change, patches).ok()) ++dropped_pending_;
+        // A held-back change found invalid once ready is dropped: it was
+        // accepted for holding only, and the Apply that queued it is gone.
+        (void)Integrate(p.change, patches);
         progress = true;
       }
     }
@@ -570,14 +568,15 @@ void DocState::DrainPending(std::vector<ot::TextOp>* patches) {
 }
 
 Status DocState::Apply(const Change& change, ot::TextOp* patch) {
-  QUIRE_RETURN_IF_ERROR(ValidateShape(change));
+  uint64_t len = 0;
+  QUIRE_RETURN_IF_ERROR(ValidateShape(change, &len));
   std::vector<ot::TextOp> patches;
   std::vector<ot::TextOp>* p = patch != nullptr ? &patches : nullptr;
-  switch (CheckReady(change)) {
+  switch (CheckReady(change, len)) {
     case Readiness::kDuplicate:
       break;
     case Readiness::kMissing:
-      QUIRE_RETURN_IF_ERROR(HoldBack(change));
+      QUIRE_RETURN_IF_ERROR(HoldBack(change, len));
       break;
     case Readiness::kReady:
       QUIRE_RETURN_IF_ERROR(Integrate(change, p));
@@ -658,14 +657,10 @@ Status DocState::Merge(const DocState& other) {
     // a function of the set of ops, so this equals integrating them.
     std::vector<Pending> pending = std::move(pending_);
     const AgentId agent = agent_;
-    const PendingLimits limits = limits_;
-    const size_t dropped = dropped_pending_;
     *this = other;
     agent_ = agent;
     local_agent_ = -1;
     del_cache_valid_ = false;
-    limits_ = limits;
-    dropped_pending_ = dropped;
     pending_ = std::move(pending);
     pending_bytes_ = 0;
     for (const Pending& p : pending_) pending_bytes_ += p.bytes;
@@ -716,16 +711,12 @@ std::string DocState::Text() const {
   // rank among the inserts: a bit per LV and a count per 64 of them find it
   // without looking up op runs.
   const History& h = history_;
-  std::vector<uint64_t> bits((h.size() + 63) / 64, 0);
+  Bits inserts(h.size());
   uint64_t inserted = 0;
   for (const OpRun& r : h.runs()) {
     if (r.kind != OpRun::kInsert) continue;
     inserted += r.len;
-    for (Lv i = r.lv; i < r.lv + r.len;) {
-      const Lv w = i / 64, b = i % 64, k = std::min<Lv>(64 - b, r.lv + r.len - i);
-      bits[w] |= (k == 64 ? ~uint64_t{0} : ((uint64_t{1} << k) - 1)) << b;
-      i += k;
-    }
+    inserts.Set(r.lv, r.len);
   }
   if (inserted != h.content().size()) {
     tree_.ForEach([&](const Span& s) {
@@ -733,18 +724,10 @@ std::string DocState::Text() const {
     });
     return out;
   }
-  std::vector<uint32_t> rank(bits.size());
-  uint32_t total = 0;
-  for (size_t w = 0; w < bits.size(); ++w) {
-    rank[w] = total;
-    total += static_cast<uint32_t>(PopCount64(bits[w]));
-  }
+  inserts.Index();
   const char* content = h.content().data();
   tree_.ForEach([&](const Span& s) {
-    if (s.deleted()) return;
-    const Lv lv = s.lv;
-    const uint64_t below = bits[lv / 64] & ((uint64_t{1} << (lv % 64)) - 1);
-    out.append(content + rank[lv / 64] + PopCount64(below), s.len());
+    if (!s.deleted()) out.append(content + inserts.Rank(s.lv), s.len());
   });
   return out;
 }

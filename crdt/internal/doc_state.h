@@ -24,6 +24,9 @@ class DocState {
   // LVs are 32-bit: a document holds fewer ops, clear of kRootLv and of
   // overflow in sums.
   static constexpr uint64_t kMaxOps = (uint64_t{1} << 31) - 1;
+  // What Apply() holds back while dependencies are missing, at most.
+  static constexpr size_t kMaxPendingChanges = 10000;
+  static constexpr size_t kMaxPendingBytes = size_t{64} << 20;
 
   explicit DocState(AgentId agent) : agent_(agent) {}
 
@@ -64,7 +67,6 @@ class DocState {
   Frontier GetFrontier() const;
   std::vector<Id> MissingDependencies() const;
   size_t PendingCount() const { return pending_.size(); }
-  PendingLimits& pending_limits() { return limits_; }
 
   std::string Text() const;
   size_t MemoryUsage() const;
@@ -72,11 +74,10 @@ class DocState {
 
  private:
   enum class Readiness { kReady, kDuplicate, kMissing };
-  Readiness CheckReady(const Change& change) const;
   Readiness CheckReady(const Change& change, uint64_t len) const;  // len: its ops.
   // Validates and integrates a ready change. On error nothing changed.
   Status Integrate(const Change& change, std::vector<ot::TextOp>* patches);
-  Status HoldBack(const Change& change);
+  Status HoldBack(const Change& change, uint64_t len);
   void DrainPending(std::vector<ot::TextOp>* patches);
   uint32_t LocalAgent();
   Change NewChange();  // Id and parents for the next local change.
@@ -110,8 +111,6 @@ class DocState {
   };
   std::vector<Pending> pending_;  // In (agent, seq) order.
   size_t pending_bytes_ = 0;
-  size_t dropped_pending_ = 0;  // Held-back changes found invalid once ready.
-  PendingLimits limits_;
   std::vector<Lv> scratch_parents_;
 };
 

@@ -160,10 +160,5 @@ size_t LvIndex::MemoryUsage() const {
   return n;
 }
 
-size_t LvIndex::entries() const {
-  size_t n = 0;
-  for (const auto& c : chunks_) n += c.size();
-  return n;
-}
 
 }  // namespace quire::crdt::internal

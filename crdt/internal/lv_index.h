@@ -38,7 +38,6 @@ class LvIndex {
   void BuildFrom(const std::vector<std::pair<Lv, uint32_t>>& sorted, Lv end);
 
   size_t MemoryUsage() const;
-  size_t entries() const;
 
  private:
   struct Entry {

@@ -18,12 +18,6 @@ namespace {
 
 SpanTree::SpanTree() { leaves_.emplace_back(); }
 
-size_t SpanTree::span_count() const {
-  size_t n = 0;
-  for (uint32_t l = first_leaf_; l != kNil; l = leaves_[l].next) n += leaves_[l].n;
-  return n;
-}
-
 Cursor SpanTree::Start() const { return Cursor{first_leaf_, 0, 0}; }
 
 Cursor SpanTree::AtVisible(uint32_t pos) {
@@ -88,18 +82,7 @@ bool SpanTree::Normalize(Cursor* c) const {
   }
 }
 
-bool SpanTree::AtEnd(const Cursor& c) const {
-  Cursor copy = c;
-  return !Normalize(&copy);
-}
-
 const Span& SpanTree::SpanAt(const Cursor& c) const { return leaves_[c.leaf].spans[c.idx]; }
-
-bool SpanTree::NextSpan(Cursor* c) const {
-  ++c->idx;
-  c->offset = 0;
-  return Normalize(c);
-}
 
 uint32_t SpanTree::RawPos(const Cursor& c) const {
   assert(lazy_leaf_ == kNil);

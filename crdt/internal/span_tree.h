@@ -49,7 +49,6 @@ class SpanTree {
 
   uint32_t visible_len() const { return visible_; }
   uint32_t total_len() const { return total_; }
-  size_t span_count() const;
 
   // The place just after visible character pos - 1 (the document's start
   // for pos == 0), where a local insert at visible position pos goes.
@@ -65,11 +64,8 @@ class SpanTree {
   // Moves a cursor with offset == span length to the next span's start
   // (possibly in the next leaf). False at the document's end.
   bool Normalize(Cursor* c) const;
-  bool AtEnd(const Cursor& c) const;
   const Span& SpanAt(const Cursor& c) const;
   Lv LvAt(const Cursor& c) const { return SpanAt(c).lv + c.offset; }
-  // Moves to the start of the span after c's span. False at the end.
-  bool NextSpan(Cursor* c) const;
 
   // Characters before the cursor: all of them, and the visible ones.
   // REQUIRES: no pending counts (FlushCounts()).
