@@ -1,0 +1,46 @@
+// ServerOptions is everything quire-server can be told on its command line
+// (main.cc maps flags and QUIRE_* environment variables onto it). Limits
+// travel to clients in `welcome` (docs/protocol.md, "Limits").
+//
+// Thread safety: a value type; the server copies it at start and never
+// changes it.
+#ifndef QUIRE_SERVER_OPTIONS_H_
+#define QUIRE_SERVER_OPTIONS_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "storage/store.h"
+
+namespace quire::server {
+
+struct Limits {
+  size_t max_frame = size_t{1} << 20;         // Bytes in one WebSocket message.
+  size_t max_doc_bytes = size_t{64} << 20;    // Text bytes of a document, deleted text included.
+  size_t max_open_docs = 64;                  // Channels open at once on one session.
+  size_t max_queue_bytes = size_t{8} << 20;   // Outbound bytes queued for one session.
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;  // 0: pick a free port (tests).
+  std::string data_dir = "./data";
+  storage::Durability durability = storage::Durability::kSync;
+  int io_threads = 0;  // 0: one per core.
+  Limits limits;
+  std::chrono::milliseconds ping_interval{15000};
+  // A room with no members is dropped from memory after this long.
+  std::chrono::milliseconds evict_after{30000};
+  // Time a new connection has to finish its HTTP request / WebSocket
+  // handshake and send `hello`.
+  std::chrono::milliseconds handshake_timeout{10000};
+  // Directory of static files served over HTTP (the demo editor); empty:
+  // none.
+  std::string static_dir;
+};
+
+}  // namespace quire::server
+
+#endif  // QUIRE_SERVER_OPTIONS_H_

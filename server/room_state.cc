@@ -1,0 +1,368 @@
+#include "server/room_state.h"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include "crdt/change_codec.h"
+
+namespace quire::server {
+namespace {
+
+// A new client holding nothing gets the encoded document instead of the
+// changes once the history has more ops than this: the encoding is a
+// fraction of the changes' size on any real history.
+constexpr uint64_t kSnapshotAboveOps = 4096;
+
+size_t PatchBytes(const ot::TextOp& op) {
+  size_t n = sizeof(ot::TextOp) + op.components().size() * sizeof(ot::Component);
+  for (const ot::Component& c : op.components()) n += c.text.capacity();
+  return n;
+}
+
+}  // namespace
+
+RoomState::RoomState(std::string name, uint64_t epoch, uint64_t head, crdt::TextDoc doc,
+                     RoomHost* host, RoomLimits limits)
+    : name_(std::move(name)),
+      epoch_(epoch),
+      head_(head),
+      durable_(head),
+      doc_(std::move(doc)),
+      host_(host),
+      limits_(limits) {}
+
+bool RoomState::Idle() const {
+  return members_.empty() && pipeline_.empty() && waiting_.empty();
+}
+
+RoomState::Member* RoomState::Find(const Peer* peer, uint16_t channel) {
+  for (Member& m : members_) {
+    if (m.info.peer.get() == peer && m.info.channel == channel) return &m;
+  }
+  return nullptr;
+}
+
+void RoomState::SendError(const std::shared_ptr<Peer>& peer, ErrorCode code, std::string message,
+                          std::optional<uint16_t> channel, std::optional<uint64_t> ref) {
+  peer->SendError(ProtocolError{code, std::move(message), channel, ref}, std::nullopt);
+}
+
+// ---- Joining ----
+
+void RoomState::Open(MemberInfo info, const OpenMsg& open) {
+  if (broken_) return info.peer->Fail();
+  if (open.epoch != 0 && open.epoch != epoch_) {
+    ProtocolError e{ErrorCode::kStaleEpoch, "the document was created again (epoch differs)",
+                    open.channel, std::nullopt};
+    return info.peer->SendError(e, epoch_);
+  }
+  if (open.mode == Mode::kOt && open.seq > head_) {
+    return SendError(info.peer, ErrorCode::kBadSeq,
+                     "have seq " + std::to_string(open.seq) + " is past the head " +
+                         std::to_string(head_),
+                     open.channel, std::nullopt);
+  }
+  members_.push_back(Member{info, /*live=*/false, /*op_in_flight=*/false});
+  if (open.mode == Mode::kCrdt) {
+    Enqueue(Pending{head_, std::nullopt, CatchUp{info.peer, open.channel, CrdtCatchUp(open)}});
+    return;
+  }
+  std::vector<Frame> frames;
+  frames.push_back(OpenedFrame(open.channel, epoch_, head_));
+  if (open.seq == 0) {
+    frames.push_back(TextFrame(open.channel, head_, doc_.Text()));
+  } else {
+    std::vector<ot::TextOp> behind;
+    if (!PatchesSince(open.seq, &behind)) {
+      waiting_.push_back(Waiting{std::make_pair(std::move(info), open), std::nullopt});
+      if (!history_requested_) {
+        history_requested_ = true;
+        host_->LoadHistory(open.seq, head_);
+      }
+      return;
+    }
+    uint64_t seq = open.seq;
+    for (const ot::TextOp& p : behind) {
+      frames.push_back(RelayFrame(MsgType::kRemoteOp, open.channel, RemoteOpBody(++seq, p)));
+    }
+  }
+  frames.push_back(SyncedFrame(open.channel, head_, nullptr));
+  Enqueue(Pending{head_, std::nullopt, CatchUp{info.peer, open.channel, std::move(frames)}});
+}
+
+std::vector<Frame> RoomState::CrdtCatchUp(const OpenMsg& open) {
+  std::vector<Frame> frames;
+  frames.push_back(OpenedFrame(open.channel, epoch_, head_));
+  const crdt::Version version = doc_.GetVersion();
+  uint64_t total_ops = 0;
+  for (const auto& [agent, next] : version.entries()) total_ops += next;
+  if (open.version.entries().empty() && total_ops > kSnapshotAboveOps) {
+    frames.push_back(SnapshotFrame(open.channel, head_, doc_.Encode()));
+  } else {
+    for (const crdt::Change& c : doc_.ChangesSince(open.version)) {
+      frames.push_back(RelayFrame(MsgType::kRemoteChange, open.channel,
+                                  RemoteChangeBody(head_, crdt::EncodeChange(c))));
+    }
+  }
+  frames.push_back(SyncedFrame(open.channel, head_, &version));
+  return frames;
+}
+
+void RoomState::Close(const Peer* peer, uint16_t channel) {
+  std::erase_if(members_, [&](const Member& m) {
+    return m.info.peer.get() == peer && m.info.channel == channel;
+  });
+  std::erase_if(waiting_, [&](const Waiting& w) {
+    return w.open ? w.open->first.peer.get() == peer && w.open->second.channel == channel
+                  : w.op->first.get() == peer && w.op->second.channel == channel;
+  });
+}
+
+void RoomState::Leave(const Peer* peer) {
+  std::erase_if(members_, [&](const Member& m) { return m.info.peer.get() == peer; });
+  std::erase_if(waiting_, [&](const Waiting& w) {
+    return w.open ? w.open->first.peer.get() == peer : w.op->first.get() == peer;
+  });
+}
+
+// ---- Changes and ops ----
+
+void RoomState::Change(const Peer* peer, ChangeMsg msg) {
+  Member* m = Find(peer, msg.channel);
+  if (m == nullptr || broken_) return;  // Closed meanwhile; the client resends on reopen.
+  const std::shared_ptr<Peer>& p = m->info.peer;
+  if (m->info.mode != Mode::kCrdt) {
+    return SendError(p, ErrorCode::kBadField, "change on an OT channel", msg.channel, msg.ref);
+  }
+  const crdt::Change& c = msg.change;
+  if (c.id.agent != m->info.agent) {
+    return SendError(p, ErrorCode::kWrongAgent,
+                     "change of agent " + std::to_string(c.id.agent.value) +
+                         ", this session's is " + std::to_string(m->info.agent.value),
+                     msg.channel, msg.ref);
+  }
+  const uint64_t len = c.Length();
+  const uint64_t next = doc_.NextSeq(c.id.agent);
+  if (c.id.seq + len <= next) {  // Every op is known: it landed before.
+    Enqueue(Pending{head_, Accepted{m->info.peer, msg.channel, msg.ref, false, nullptr, nullptr},
+                    std::nullopt});
+    return;
+  }
+  if (c.id.seq > next || !doc_.KnowsAll(c.parents)) {
+    p->Send(NeedFrame(msg.channel, msg.ref, doc_.GetVersion()));
+    return;
+  }
+  if (Status s = doc_.CheckCausal(c); !s.ok()) {
+    return SendError(p, ErrorCode::kNotCausal, s.message(), msg.channel, msg.ref);
+  }
+  Result<ot::TextOp> patch = doc_.Apply(c);
+  if (!patch.ok()) {
+    const ErrorCode code = patch.status().code() == StatusCode::kResourceExhausted
+                               ? ErrorCode::kDocTooLarge
+                               : ErrorCode::kDoesNotFit;
+    return SendError(p, code, patch.status().message(), msg.channel, msg.ref);
+  }
+  Accept(*m, msg.ref, std::move(msg.change_bytes), std::move(*patch));
+}
+
+void RoomState::Op(const Peer* peer, OpMsg msg) {
+  Member* m = Find(peer, msg.channel);
+  if (m == nullptr || broken_) return;
+  const std::shared_ptr<Peer>& p = m->info.peer;
+  if (m->info.mode != Mode::kOt) {
+    return SendError(p, ErrorCode::kBadField, "op on a CRDT channel", msg.channel, msg.ref);
+  }
+  if (m->op_in_flight) {
+    return SendError(p, ErrorCode::kOpInFlight, "an op is already in flight", msg.channel,
+                     msg.ref);
+  }
+  if (msg.base_seq > head_) {
+    return SendError(p, ErrorCode::kBadSeq,
+                     "base seq " + std::to_string(msg.base_seq) + " is past the head " +
+                         std::to_string(head_),
+                     msg.channel, msg.ref);
+  }
+  std::vector<ot::TextOp> behind;
+  if (!PatchesSince(msg.base_seq, &behind)) {
+    m->op_in_flight = true;
+    const uint64_t from = msg.base_seq;
+    waiting_.push_back(Waiting{std::nullopt, std::make_pair(m->info.peer, std::move(msg))});
+    if (!history_requested_) {
+      history_requested_ = true;
+      host_->LoadHistory(from, head_);
+    }
+    return;
+  }
+  ApplyOp(*m, std::move(msg), behind);
+}
+
+void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<ot::TextOp>& behind) {
+  const std::shared_ptr<Peer>& p = m.info.peer;
+  ot::TextOp op = ot::Rebase(std::move(msg.op), behind, ot::Side::kRight);
+  if (op.BaseLength() > doc_.size()) {
+    m.op_in_flight = false;
+    return SendError(p, ErrorCode::kDoesNotFit,
+                     "op spans " + std::to_string(op.BaseLength()) + " code points, the text has " +
+                         std::to_string(doc_.size()),
+                     msg.channel, msg.ref);
+  }
+  m.op_in_flight = true;
+  if (op.IsNoop()) {
+    Enqueue(Pending{head_, Accepted{p, msg.channel, msg.ref, false, nullptr, nullptr},
+                    std::nullopt});
+    return;
+  }
+  Result<crdt::Change> change = doc_.ApplyLocalOpAs(m.info.agent, op);
+  if (!change.ok()) {
+    m.op_in_flight = false;
+    const ErrorCode code = change.status().code() == StatusCode::kResourceExhausted
+                               ? ErrorCode::kDocTooLarge
+                               : ErrorCode::kDoesNotFit;
+    return SendError(p, code, change.status().message(), msg.channel, msg.ref);
+  }
+  Accept(m, msg.ref, crdt::EncodeChange(*change), std::move(op));
+}
+
+void RoomState::Accept(Member& author, uint64_t ref, std::string change_bytes, ot::TextOp patch) {
+  const uint64_t seq = ++head_;
+  bool any_crdt = false, any_ot = false;
+  for (const Member& m : members_) {
+    if (&m == &author) continue;
+    (m.info.mode == Mode::kCrdt ? any_crdt : any_ot) = true;
+  }
+  Accepted a{author.info.peer, author.info.channel, ref, true, nullptr, nullptr};
+  if (any_crdt) a.change_body = RemoteChangeBody(seq, change_bytes);
+  if (any_ot) a.op_body = RemoteOpBody(seq, patch);
+  RememberPatch(std::move(patch));
+  host_->Append(seq, storage::NewChange{std::move(change_bytes), author.info.user,
+                                        host_->NowMs()});
+  Enqueue(Pending{seq, std::move(a), std::nullopt});
+}
+
+void RoomState::RememberPatch(ot::TextOp patch) {
+  window_bytes_ += PatchBytes(patch);
+  window_.push_back(std::move(patch));
+  while (!window_.empty() &&
+         (window_.size() > limits_.history_ops || window_bytes_ > limits_.history_bytes)) {
+    window_bytes_ -= PatchBytes(window_.front());
+    window_.pop_front();
+  }
+}
+
+bool RoomState::PatchesSince(uint64_t seq, std::vector<ot::TextOp>* out) const {
+  const uint64_t oldest = head_ - window_.size();  // Patches cover (oldest, head_].
+  if (seq < oldest) return false;
+  out->assign(window_.begin() + static_cast<std::ptrdiff_t>(seq - oldest), window_.end());
+  return true;
+}
+
+// ---- The pipeline ----
+
+void RoomState::Enqueue(Pending pending) {
+  pipeline_.push_back(std::move(pending));
+  Drain();
+}
+
+void RoomState::Drain() {
+  while (!pipeline_.empty() && pipeline_.front().seq <= durable_) {
+    Pending p = std::move(pipeline_.front());
+    pipeline_.pop_front();
+    if (p.accepted) {
+      Deliver(*p.accepted, p.seq);
+    } else if (Member* m = Find(p.catch_up->peer.get(), p.catch_up->channel)) {
+      for (Frame& f : p.catch_up->frames) m->info.peer->Send(std::move(f));
+      m->live = true;
+    }
+  }
+}
+
+void RoomState::Deliver(Accepted& a, uint64_t seq) {
+  for (Member& m : members_) {
+    if (!m.live) continue;
+    if (m.info.peer == a.author && m.info.channel == a.channel) {
+      m.op_in_flight = false;
+      m.info.peer->Send(AckFrame(m.info.channel, a.ref, a.changed ? seq : durable_));
+    } else if (a.changed) {
+      if (m.info.mode == Mode::kCrdt) {
+        m.info.peer->Send(RelayFrame(MsgType::kRemoteChange, m.info.channel, a.change_body));
+      } else {
+        m.info.peer->Send(RelayFrame(MsgType::kRemoteOp, m.info.channel, a.op_body));
+      }
+    }
+  }
+}
+
+void RoomState::OnAppended(uint64_t seq, const Status& status) {
+  if (broken_) return;
+  if (!status.ok() || seq != durable_ + 1) return Break();
+  durable_ = seq;
+  Drain();
+}
+
+void RoomState::Break() {
+  // The replica holds changes the store refused: nobody may see them, and
+  // the room must be dropped and loaded again from what is durable.
+  broken_ = true;
+  for (Member& m : members_) m.info.peer->Fail();
+  members_.clear();
+  pipeline_.clear();
+  waiting_.clear();
+}
+
+void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<ot::TextOp>> patches) {
+  history_requested_ = false;
+  if (broken_) return;
+  std::vector<Waiting> waiting = std::move(waiting_);
+  waiting_.clear();
+  const uint64_t oldest = head_ - window_.size();
+  if (patches.ok() && to < oldest) {
+    // The window moved past what was loaded: ask again from the same seq.
+    waiting_ = std::move(waiting);
+    history_requested_ = true;
+    host_->LoadHistory(from, head_);
+    return;
+  }
+  for (Waiting& w : waiting) {
+    const uint64_t seq = w.open ? w.open->second.seq : w.op->second.base_seq;
+    const std::shared_ptr<Peer>& peer = w.open ? w.open->first.peer : w.op->first;
+    const uint16_t channel = w.open ? w.open->second.channel : w.op->second.channel;
+    Member* m = Find(peer.get(), channel);
+    if (m == nullptr) continue;
+    if (!patches.ok() || seq < from) {
+      m->op_in_flight = false;
+      if (w.open) std::erase_if(members_, [&](const Member& x) { return &x == m; });
+      SendError(peer, ErrorCode::kBadSeq,
+                "seq " + std::to_string(seq) + " is older than the log keeps: " +
+                    (patches.ok() ? "reload" : patches.status().message()),
+                channel, w.op ? std::optional<uint64_t>(w.op->second.ref) : std::nullopt);
+      continue;
+    }
+    // (seq, to] from the store, (to, head_] from the window.
+    std::vector<ot::TextOp> behind(patches->begin() + static_cast<std::ptrdiff_t>(seq - from),
+                                   patches->end());
+    const uint64_t now_oldest = head_ - window_.size();
+    behind.insert(behind.end(), window_.begin() + static_cast<std::ptrdiff_t>(to - now_oldest),
+                  window_.end());
+    if (w.op) {
+      m->op_in_flight = false;
+      ApplyOp(*m, std::move(w.op->second), behind);
+      continue;
+    }
+    std::vector<Frame> frames;
+    frames.push_back(OpenedFrame(channel, epoch_, head_));
+    uint64_t s = seq;
+    for (const ot::TextOp& p : behind) {
+      frames.push_back(RelayFrame(MsgType::kRemoteOp, channel, RemoteOpBody(++s, p)));
+    }
+    frames.push_back(SyncedFrame(channel, head_, nullptr));
+    Enqueue(Pending{head_, std::nullopt, CatchUp{peer, channel, std::move(frames)}});
+  }
+}
+
+size_t RoomState::MemoryUsage() const {
+  return sizeof(*this) + doc_.MemoryUsage() + window_bytes_ +
+         members_.capacity() * sizeof(Member) + name_.capacity();
+}
+
+}  // namespace quire::server
