@@ -193,9 +193,10 @@ bool ReadClient(std::string_view frame, wire::Reader& r, uint64_t type, Fields& 
       if (raw == nullptr) return false;
       Result<ot::TextOp> op = ot::ReadOp(*raw);
       if (!op.ok()) return f.Bad(op.status().message());
+      m.op = std::move(*op);
+      if (!f.Uint("agent_seq", &m.agent_seq)) return false;
       m.channel = *f.channel;
       m.ref = *f.ref;
-      m.op = std::move(*op);
       *out = std::move(m);
       return true;
     }

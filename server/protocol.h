@@ -137,6 +137,7 @@ struct OpMsg {
   uint64_t ref = 0;
   uint64_t base_seq = 0;
   ot::TextOp op;
+  uint64_t agent_seq = 0;  // The agent_next the client last heard.
   friend bool operator==(const OpMsg&, const OpMsg&) = default;
 };
 struct PingMsg {
@@ -205,10 +206,11 @@ struct SyncedMsg {
   uint16_t channel = 0;
   uint64_t seq = 0;
   std::optional<crdt::Version> version;
+  uint64_t agent_next = 0;
 };
 struct AckMsg {
   uint16_t channel = 0;
-  uint64_t ref = 0, seq = 0;
+  uint64_t ref = 0, seq = 0, agent_next = 0;
 };
 struct RemoteChangeMsg {
   uint16_t channel = 0;
@@ -219,6 +221,7 @@ struct RemoteOpMsg {
   uint16_t channel = 0;
   uint64_t seq = 0;
   ot::TextOp op;
+  crdt::Id origin;  // The change's id: [agent, agent_seq] of its first op.
 };
 struct NeedMsg {
   uint16_t channel = 0;
@@ -245,13 +248,15 @@ Frame PongFrame(uint64_t nonce);
 Frame OpenedFrame(uint16_t channel, uint64_t epoch, uint64_t seq);
 Frame SnapshotFrame(uint16_t channel, uint64_t seq, std::string_view bytes);
 Frame TextFrame(uint16_t channel, uint64_t seq, std::string_view text);
-Frame SyncedFrame(uint16_t channel, uint64_t seq, const crdt::Version* version);
-Frame AckFrame(uint16_t channel, uint64_t ref, uint64_t seq);
+Frame SyncedFrame(uint16_t channel, uint64_t seq, const crdt::Version* version,
+                  uint64_t agent_next);
+Frame AckFrame(uint16_t channel, uint64_t ref, uint64_t seq, uint64_t agent_next);
 Frame NeedFrame(uint16_t channel, uint64_t ref, const crdt::Version& version);
 // Relays: the body ([seq, change] / [seq, op]) is encoded once per room and
 // shared; each recipient's Frame adds only its own type and channel.
 std::shared_ptr<const std::string> RemoteChangeBody(uint64_t seq, std::string_view change_bytes);
-std::shared_ptr<const std::string> RemoteOpBody(uint64_t seq, const ot::TextOp& op);
+std::shared_ptr<const std::string> RemoteOpBody(uint64_t seq, const ot::TextOp& op,
+                                                const crdt::Id& origin);
 Frame RelayFrame(MsgType type, uint16_t channel, std::shared_ptr<const std::string> body);
 // The head of a `batch` message holding `count` messages; the messages'
 // own bytes follow it.

@@ -179,20 +179,22 @@ Result<ServerMessage> ReadBody(wire::Reader& r, uint32_t n, uint64_t type) {
     }
     case MsgType::kSynced: {
       SyncedMsg m;
-      ok = n >= 4 && ReadChannel(r, &m.channel) && r.Uint(&m.seq);
+      ok = n >= 5 && ReadChannel(r, &m.channel) && r.Uint(&m.seq);
       if (ok && r.Peek() == wire::Type::kNil) {
         ok = r.Nil();
       } else if (ok) {
         m.version.emplace();
         ok = ReadVersion(r, &*m.version);
       }
-      out = std::move(m), used = 4;
+      ok = ok && r.Uint(&m.agent_next);
+      out = std::move(m), used = 5;
       break;
     }
     case MsgType::kAck: {
       AckMsg m;
-      ok = n >= 4 && ReadChannel(r, &m.channel) && r.Uint(&m.ref) && r.Uint(&m.seq);
-      out = m, used = 4;
+      ok = n >= 5 && ReadChannel(r, &m.channel) && r.Uint(&m.ref) && r.Uint(&m.seq) &&
+           r.Uint(&m.agent_next);
+      out = m, used = 5;
       break;
     }
     case MsgType::kRemoteChange: {
@@ -208,13 +210,16 @@ Result<ServerMessage> ReadBody(wire::Reader& r, uint32_t n, uint64_t type) {
     }
     case MsgType::kRemoteOp: {
       RemoteOpMsg m;
-      ok = n >= 4 && ReadChannel(r, &m.channel) && r.Uint(&m.seq);
+      ok = n >= 5 && ReadChannel(r, &m.channel) && r.Uint(&m.seq);
       if (ok) {
         Result<ot::TextOp> op = ot::ReadOp(r);
         if (!op.ok()) return Bad(what + ": " + op.status().message());
         m.op = std::move(*op);
+        uint32_t pair;
+        ok = r.ArrayHeader(&pair) && pair == 2 && r.Uint(&m.origin.agent.value) &&
+             r.Uint(&m.origin.seq);
       }
-      out = std::move(m), used = 4;
+      out = std::move(m), used = 5;
       break;
     }
     case MsgType::kNeed: {

@@ -156,7 +156,8 @@ Frame TextFrame(uint16_t channel, uint64_t seq, std::string_view text) {
   return Make(4, MsgType::kText, channel, Share(buf));
 }
 
-Frame SyncedFrame(uint16_t channel, uint64_t seq, const crdt::Version* version) {
+Frame SyncedFrame(uint16_t channel, uint64_t seq, const crdt::Version* version,
+                  uint64_t agent_next) {
   wire::Buffer buf;
   wire::Packer pk(buf);
   pk.pack_uint64(seq);
@@ -165,15 +166,17 @@ Frame SyncedFrame(uint16_t channel, uint64_t seq, const crdt::Version* version) 
   } else {
     pk.pack_nil();
   }
-  return Make(4, MsgType::kSynced, channel, Share(buf));
+  pk.pack_uint64(agent_next);
+  return Make(5, MsgType::kSynced, channel, Share(buf));
 }
 
-Frame AckFrame(uint16_t channel, uint64_t ref, uint64_t seq) {
+Frame AckFrame(uint16_t channel, uint64_t ref, uint64_t seq, uint64_t agent_next) {
   wire::Buffer buf;
   wire::Packer pk(buf);
   pk.pack_uint64(ref);
   pk.pack_uint64(seq);
-  return Make(4, MsgType::kAck, channel, Share(buf));
+  pk.pack_uint64(agent_next);
+  return Make(5, MsgType::kAck, channel, Share(buf));
 }
 
 Frame NeedFrame(uint16_t channel, uint64_t ref, const crdt::Version& version) {
@@ -192,16 +195,20 @@ std::shared_ptr<const std::string> RemoteChangeBody(uint64_t seq, std::string_vi
   return Share(buf);
 }
 
-std::shared_ptr<const std::string> RemoteOpBody(uint64_t seq, const ot::TextOp& op) {
+std::shared_ptr<const std::string> RemoteOpBody(uint64_t seq, const ot::TextOp& op,
+                                                const crdt::Id& origin) {
   wire::Buffer buf;
   wire::Packer pk(buf);
   pk.pack_uint64(seq);
   ot::EncodeOp(op, pk);
+  pk.pack_array(2);
+  pk.pack_uint64(origin.agent.value);
+  pk.pack_uint64(origin.seq);
   return Share(buf);
 }
 
 Frame RelayFrame(MsgType type, uint16_t channel, std::shared_ptr<const std::string> body) {
-  return Make(4, type, channel, std::move(body));
+  return Make(type == MsgType::kRemoteOp ? 5 : 4, type, channel, std::move(body));
 }
 
 std::string BatchHead(size_t count) {
@@ -259,12 +266,13 @@ std::string EncodeClientMessage(const ClientMessage& message) {
           pk.pack_uint64(m.ref);
           crdt::EncodeChange(m.change, pk);
         } else if constexpr (std::is_same_v<M, OpMsg>) {
-          pk.pack_array(5);
+          pk.pack_array(6);
           pk.pack_uint8(static_cast<uint8_t>(MsgType::kOp));
           pk.pack_uint16(m.channel);
           pk.pack_uint64(m.ref);
           pk.pack_uint64(m.base_seq);
           ot::EncodeOp(m.op, pk);
+          pk.pack_uint64(m.agent_seq);
         } else if constexpr (std::is_same_v<M, PingMsg> || std::is_same_v<M, PongMsg>) {
           pk.pack_array(2);
           pk.pack_uint8(static_cast<uint8_t>(std::is_same_v<M, PingMsg> ? MsgType::kPing

@@ -14,10 +14,17 @@ namespace {
 // fraction of the changes' size on any real history.
 constexpr uint64_t kSnapshotAboveOps = 4096;
 
-size_t PatchBytes(const ot::TextOp& op) {
-  size_t n = sizeof(ot::TextOp) + op.components().size() * sizeof(ot::Component);
-  for (const ot::Component& c : op.components()) n += c.text.capacity();
+size_t PatchBytes(const Patch& p) {
+  size_t n = sizeof(Patch) + p.op.components().size() * sizeof(ot::Component);
+  for (const ot::Component& c : p.op.components()) n += c.text.capacity();
   return n;
+}
+
+std::vector<ot::TextOp> Ops(const std::vector<Patch>& patches) {
+  std::vector<ot::TextOp> ops;
+  ops.reserve(patches.size());
+  for (const Patch& p : patches) ops.push_back(p.op);
+  return ops;
 }
 
 }  // namespace
@@ -64,34 +71,37 @@ void RoomState::Open(MemberInfo info, const OpenMsg& open) {
                      open.channel, std::nullopt);
   }
   members_.push_back(Member{info, /*live=*/false, /*op_in_flight=*/false});
+  const Member& m = members_.back();
   if (open.mode == Mode::kCrdt) {
-    Enqueue(Pending{head_, std::nullopt, CatchUp{info.peer, open.channel, CrdtCatchUp(open)}});
+    Enqueue(Pending{head_, std::nullopt, CatchUp{info.peer, open.channel, CrdtCatchUp(m, open)}});
     return;
   }
-  std::vector<Frame> frames;
-  frames.push_back(OpenedFrame(open.channel, epoch_, head_));
-  if (open.seq == 0) {
-    frames.push_back(TextFrame(open.channel, head_, doc_.Text()));
-  } else {
-    std::vector<ot::TextOp> behind;
-    if (!PatchesSince(open.seq, &behind)) {
-      waiting_.push_back(Waiting{std::make_pair(std::move(info), open), std::nullopt});
-      if (!history_requested_) {
-        history_requested_ = true;
-        host_->LoadHistory(open.seq, head_);
-      }
-      return;
-    }
-    uint64_t seq = open.seq;
-    for (const ot::TextOp& p : behind) {
-      frames.push_back(RelayFrame(MsgType::kRemoteOp, open.channel, RemoteOpBody(++seq, p)));
-    }
+  std::vector<Patch> behind;
+  if (open.seq != 0 && !PatchesSince(open.seq, &behind)) {
+    waiting_.push_back(Waiting{std::make_pair(std::move(info), open), std::nullopt});
+    RequestHistory(open.seq);
+    return;
   }
-  frames.push_back(SyncedFrame(open.channel, head_, nullptr));
-  Enqueue(Pending{head_, std::nullopt, CatchUp{info.peer, open.channel, std::move(frames)}});
+  Enqueue(Pending{head_, std::nullopt,
+                  CatchUp{info.peer, open.channel, OtCatchUp(m, open.channel, open.seq, behind)}});
 }
 
-std::vector<Frame> RoomState::CrdtCatchUp(const OpenMsg& open) {
+std::vector<Frame> RoomState::OtCatchUp(const Member& member, uint16_t channel, uint64_t seq,
+                                        const std::vector<Patch>& behind) {
+  std::vector<Frame> frames;
+  frames.push_back(OpenedFrame(channel, epoch_, head_));
+  if (seq == 0) {
+    frames.push_back(TextFrame(channel, head_, doc_.Text()));
+  } else {
+    for (const Patch& p : behind) {
+      frames.push_back(RelayFrame(MsgType::kRemoteOp, channel, RemoteOpBody(++seq, p.op, p.origin)));
+    }
+  }
+  frames.push_back(SyncedFrame(channel, head_, nullptr, doc_.NextSeq(member.info.agent)));
+  return frames;
+}
+
+std::vector<Frame> RoomState::CrdtCatchUp(const Member& member, const OpenMsg& open) {
   std::vector<Frame> frames;
   frames.push_back(OpenedFrame(open.channel, epoch_, head_));
   const crdt::Version version = doc_.GetVersion();
@@ -105,8 +115,15 @@ std::vector<Frame> RoomState::CrdtCatchUp(const OpenMsg& open) {
                                   RemoteChangeBody(head_, crdt::EncodeChange(c))));
     }
   }
-  frames.push_back(SyncedFrame(open.channel, head_, &version));
+  frames.push_back(
+      SyncedFrame(open.channel, head_, &version, version.Get(member.info.agent)));
   return frames;
+}
+
+void RoomState::RequestHistory(uint64_t from) {
+  if (history_requested_) return;  // OnHistory asks again for what is left.
+  history_requested_ = true;
+  host_->LoadHistory(from, head_);
 }
 
 void RoomState::Close(const Peer* peer, uint16_t channel) {
@@ -144,11 +161,7 @@ void RoomState::Change(const Peer* peer, ChangeMsg msg) {
   }
   const uint64_t len = c.Length();
   const uint64_t next = doc_.NextSeq(c.id.agent);
-  if (c.id.seq + len <= next) {  // Every op is known: it landed before.
-    Enqueue(Pending{head_, Accepted{m->info.peer, msg.channel, msg.ref, false, nullptr, nullptr},
-                    std::nullopt});
-    return;
-  }
+  if (c.id.seq + len <= next) return AckUnchanged(*m, msg.ref);  // It landed before.
   if (c.id.seq > next || !doc_.KnowsAll(c.parents)) {
     p->Send(NeedFrame(msg.channel, msg.ref, doc_.GetVersion()));
     return;
@@ -163,7 +176,7 @@ void RoomState::Change(const Peer* peer, ChangeMsg msg) {
                                : ErrorCode::kDoesNotFit;
     return SendError(p, code, patch.status().message(), msg.channel, msg.ref);
   }
-  Accept(*m, msg.ref, std::move(msg.change_bytes), std::move(*patch));
+  Accept(*m, msg.ref, std::move(msg.change_bytes), Patch{std::move(*patch), c.id});
 }
 
 void RoomState::Op(const Peer* peer, OpMsg msg) {
@@ -183,23 +196,30 @@ void RoomState::Op(const Peer* peer, OpMsg msg) {
                          std::to_string(head_),
                      msg.channel, msg.ref);
   }
-  std::vector<ot::TextOp> behind;
+  const uint64_t agent_next = doc_.NextSeq(m->info.agent);
+  if (msg.agent_seq > agent_next) {
+    return SendError(p, ErrorCode::kBadSeq,
+                     "agent seq " + std::to_string(msg.agent_seq) + " is past the agent's next " +
+                         std::to_string(agent_next),
+                     msg.channel, msg.ref);
+  }
+  if (msg.agent_seq < agent_next) return AckUnchanged(*m, msg.ref);  // Applied before.
+  std::vector<Patch> behind;
   if (!PatchesSince(msg.base_seq, &behind)) {
     m->op_in_flight = true;
     const uint64_t from = msg.base_seq;
     waiting_.push_back(Waiting{std::nullopt, std::make_pair(m->info.peer, std::move(msg))});
-    if (!history_requested_) {
-      history_requested_ = true;
-      host_->LoadHistory(from, head_);
-    }
+    RequestHistory(from);
     return;
   }
   ApplyOp(*m, std::move(msg), behind);
 }
 
-void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<ot::TextOp>& behind) {
+void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<Patch>& behind) {
   const std::shared_ptr<Peer>& p = m.info.peer;
-  ot::TextOp op = ot::Rebase(std::move(msg.op), behind, ot::Side::kRight);
+  // ShareDB's server convention: an incoming op goes left of (before) what
+  // the server accepted first at the same place.
+  ot::TextOp op = ot::Rebase(std::move(msg.op), Ops(behind));
   if (op.BaseLength() > doc_.size()) {
     m.op_in_flight = false;
     return SendError(p, ErrorCode::kDoesNotFit,
@@ -207,12 +227,7 @@ void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<ot::TextOp>& beh
                          std::to_string(doc_.size()),
                      msg.channel, msg.ref);
   }
-  m.op_in_flight = true;
-  if (op.IsNoop()) {
-    Enqueue(Pending{head_, Accepted{p, msg.channel, msg.ref, false, nullptr, nullptr},
-                    std::nullopt});
-    return;
-  }
+  if (op.IsNoop()) return AckUnchanged(m, msg.ref);
   Result<crdt::Change> change = doc_.ApplyLocalOpAs(m.info.agent, op);
   if (!change.ok()) {
     m.op_in_flight = false;
@@ -221,26 +236,37 @@ void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<ot::TextOp>& beh
                                : ErrorCode::kDoesNotFit;
     return SendError(p, code, change.status().message(), msg.channel, msg.ref);
   }
-  Accept(m, msg.ref, crdt::EncodeChange(*change), std::move(op));
+  const crdt::Id origin = change->id;
+  Accept(m, msg.ref, crdt::EncodeChange(*change), Patch{std::move(op), origin});
 }
 
-void RoomState::Accept(Member& author, uint64_t ref, std::string change_bytes, ot::TextOp patch) {
+void RoomState::AckUnchanged(const Member& author, uint64_t ref) {
+  Accepted a{author.info.peer, author.info.channel, ref, /*changed=*/false,
+             doc_.NextSeq(author.info.agent), nullptr, nullptr};
+  // Acked once everything before it is durable (it may be a resend of a
+  // change that is still on its way to disk).
+  Enqueue(Pending{head_, std::move(a), std::nullopt});
+}
+
+void RoomState::Accept(Member& author, uint64_t ref, std::string change_bytes, Patch patch) {
   const uint64_t seq = ++head_;
   bool any_crdt = false, any_ot = false;
   for (const Member& m : members_) {
     if (&m == &author) continue;
     (m.info.mode == Mode::kCrdt ? any_crdt : any_ot) = true;
   }
-  Accepted a{author.info.peer, author.info.channel, ref, true, nullptr, nullptr};
+  if (author.info.mode == Mode::kOt) author.op_in_flight = true;
+  Accepted a{author.info.peer, author.info.channel, ref, /*changed=*/true,
+             doc_.NextSeq(author.info.agent), nullptr, nullptr};
   if (any_crdt) a.change_body = RemoteChangeBody(seq, change_bytes);
-  if (any_ot) a.op_body = RemoteOpBody(seq, patch);
+  if (any_ot) a.op_body = RemoteOpBody(seq, patch.op, patch.origin);
   RememberPatch(std::move(patch));
   host_->Append(seq, storage::NewChange{std::move(change_bytes), author.info.user,
                                         host_->NowMs()});
   Enqueue(Pending{seq, std::move(a), std::nullopt});
 }
 
-void RoomState::RememberPatch(ot::TextOp patch) {
+void RoomState::RememberPatch(Patch patch) {
   window_bytes_ += PatchBytes(patch);
   window_.push_back(std::move(patch));
   while (!window_.empty() &&
@@ -250,7 +276,7 @@ void RoomState::RememberPatch(ot::TextOp patch) {
   }
 }
 
-bool RoomState::PatchesSince(uint64_t seq, std::vector<ot::TextOp>* out) const {
+bool RoomState::PatchesSince(uint64_t seq, std::vector<Patch>* out) const {
   const uint64_t oldest = head_ - window_.size();  // Patches cover (oldest, head_].
   if (seq < oldest) return false;
   out->assign(window_.begin() + static_cast<std::ptrdiff_t>(seq - oldest), window_.end());
@@ -282,7 +308,7 @@ void RoomState::Deliver(Accepted& a, uint64_t seq) {
     if (!m.live) continue;
     if (m.info.peer == a.author && m.info.channel == a.channel) {
       m.op_in_flight = false;
-      m.info.peer->Send(AckFrame(m.info.channel, a.ref, a.changed ? seq : durable_));
+      m.info.peer->Send(AckFrame(m.info.channel, a.ref, a.changed ? seq : durable_, a.agent_next));
     } else if (a.changed) {
       if (m.info.mode == Mode::kCrdt) {
         m.info.peer->Send(RelayFrame(MsgType::kRemoteChange, m.info.channel, a.change_body));
@@ -310,53 +336,51 @@ void RoomState::Break() {
   waiting_.clear();
 }
 
-void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<ot::TextOp>> patches) {
+void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>> patches) {
   history_requested_ = false;
   if (broken_) return;
   std::vector<Waiting> waiting = std::move(waiting_);
   waiting_.clear();
-  const uint64_t oldest = head_ - window_.size();
-  if (patches.ok() && to < oldest) {
-    // The window moved past what was loaded: ask again from the same seq.
-    waiting_ = std::move(waiting);
-    history_requested_ = true;
-    host_->LoadHistory(from, head_);
-    return;
-  }
-  for (Waiting& w : waiting) {
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    Waiting& w = waiting[i];
     const uint64_t seq = w.open ? w.open->second.seq : w.op->second.base_seq;
     const std::shared_ptr<Peer>& peer = w.open ? w.open->first.peer : w.op->first;
     const uint16_t channel = w.open ? w.open->second.channel : w.op->second.channel;
     Member* m = Find(peer.get(), channel);
-    if (m == nullptr) continue;
+    if (m == nullptr) continue;  // Closed meanwhile.
     if (!patches.ok() || seq < from) {
-      m->op_in_flight = false;
-      if (w.open) std::erase_if(members_, [&](const Member& x) { return &x == m; });
+      const std::optional<uint64_t> ref =
+          w.op ? std::optional<uint64_t>(w.op->second.ref) : std::nullopt;
+      if (w.open) {
+        std::erase_if(members_, [&](const Member& x) { return &x == m; });
+      } else {
+        m->op_in_flight = false;
+      }
       SendError(peer, ErrorCode::kBadSeq,
-                "seq " + std::to_string(seq) + " is older than the log keeps: " +
-                    (patches.ok() ? "reload" : patches.status().message()),
-                channel, w.op ? std::optional<uint64_t>(w.op->second.ref) : std::nullopt);
+                "seq " + std::to_string(seq) + " is older than the server's log keeps" +
+                    (patches.ok() ? std::string() : ": " + patches.status().message()),
+                channel, ref);
       continue;
     }
-    // (seq, to] from the store, (to, head_] from the window.
-    std::vector<ot::TextOp> behind(patches->begin() + static_cast<std::ptrdiff_t>(seq - from),
-                                   patches->end());
-    const uint64_t now_oldest = head_ - window_.size();
-    behind.insert(behind.end(), window_.begin() + static_cast<std::ptrdiff_t>(to - now_oldest),
+    // (seq, to] from the store, (to, head_] from the window, unless the
+    // window moved past `to` meanwhile: then ask again for what is left.
+    const uint64_t oldest = head_ - window_.size();
+    if (to < oldest) {
+      waiting_.assign(std::make_move_iterator(waiting.begin() + static_cast<std::ptrdiff_t>(i)),
+                      std::make_move_iterator(waiting.end()));
+      RequestHistory(from);
+      return;
+    }
+    std::vector<Patch> behind(patches->begin() + static_cast<std::ptrdiff_t>(seq - from),
+                              patches->end());
+    behind.insert(behind.end(), window_.begin() + static_cast<std::ptrdiff_t>(to - oldest),
                   window_.end());
     if (w.op) {
       m->op_in_flight = false;
       ApplyOp(*m, std::move(w.op->second), behind);
-      continue;
+    } else {
+      Enqueue(Pending{head_, std::nullopt, CatchUp{peer, channel, OtCatchUp(*m, channel, seq, behind)}});
     }
-    std::vector<Frame> frames;
-    frames.push_back(OpenedFrame(channel, epoch_, head_));
-    uint64_t s = seq;
-    for (const ot::TextOp& p : behind) {
-      frames.push_back(RelayFrame(MsgType::kRemoteOp, channel, RemoteOpBody(++s, p)));
-    }
-    frames.push_back(SyncedFrame(channel, head_, nullptr));
-    Enqueue(Pending{head_, std::nullopt, CatchUp{peer, channel, std::move(frames)}});
   }
 }
 

@@ -33,6 +33,13 @@
 
 namespace quire::server {
 
+// What one accepted change did, for OT clients: the op on the text before
+// it, and the change's id (which lets an OT client recognize its own op).
+struct Patch {
+  ot::TextOp op;
+  crdt::Id origin;
+};
+
 class RoomHost {
  public:
   virtual ~RoomHost() = default;
@@ -92,7 +99,7 @@ class RoomState {
   void Op(const Peer* peer, OpMsg msg);
 
   void OnAppended(uint64_t seq, const Status& status);
-  void OnHistory(uint64_t from, uint64_t to, Result<std::vector<ot::TextOp>> patches);
+  void OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>> patches);
 
   size_t MemoryUsage() const;
 
@@ -110,6 +117,7 @@ class RoomState {
     uint16_t channel = 0;
     uint64_t ref = 0;
     bool changed = true;  // false: a duplicate or an op that rebased to nothing.
+    uint64_t agent_next = 0;  // The author's agent's next seq after it.
     std::shared_ptr<const std::string> change_body;  // [seq, change] for CRDT members.
     std::shared_ptr<const std::string> op_body;      // [seq, op] for OT members.
   };
@@ -133,16 +141,21 @@ class RoomState {
   bool IsMember(const Peer* peer, uint16_t channel) const;
   void SendError(const std::shared_ptr<Peer>& peer, ErrorCode code, std::string message,
                  std::optional<uint16_t> channel, std::optional<uint64_t> ref);
-  std::vector<Frame> CrdtCatchUp(const OpenMsg& open);
-  // False (and error sent) when the history from `seq` is not in memory.
-  bool PatchesSince(uint64_t seq, std::vector<ot::TextOp>* out) const;
-  void ApplyOp(Member& member, OpMsg msg, const std::vector<ot::TextOp>& behind);
-  void Accept(Member& author, uint64_t ref, std::string change_bytes, ot::TextOp patch);
+  std::vector<Frame> CrdtCatchUp(const Member& member, const OpenMsg& open);
+  // The patches of seqs (seq, head_], or false when the window does not
+  // reach back that far.
+  bool PatchesSince(uint64_t seq, std::vector<Patch>* out) const;
+  void ApplyOp(Member& member, OpMsg msg, const std::vector<Patch>& behind);
+  void Accept(Member& author, uint64_t ref, std::string change_bytes, Patch patch);
+  void AckUnchanged(const Member& author, uint64_t ref);
+  std::vector<Frame> OtCatchUp(const Member& member, uint16_t channel, uint64_t seq,
+                               const std::vector<Patch>& behind);
+  void RequestHistory(uint64_t from);
   void Enqueue(Pending pending);
   void Drain();
   void Deliver(Accepted& a, uint64_t seq);
   void Break();
-  void RememberPatch(ot::TextOp patch);
+  void RememberPatch(Patch patch);
 
   std::string name_;
   uint64_t epoch_;
@@ -156,7 +169,7 @@ class RoomState {
   std::vector<Member> members_;
   std::deque<Pending> pipeline_;  // Seq order.
   // Patches of seqs (head_ - window_.size(), head_], oldest first.
-  std::deque<ot::TextOp> window_;
+  std::deque<Patch> window_;
   size_t window_bytes_ = 0;
   std::vector<Waiting> waiting_;  // Ops behind the window, until OnHistory.
   bool history_requested_ = false;

@@ -1,0 +1,145 @@
+// Test helpers: a real quire-server process on 127.0.0.1 with an ephemeral
+// port and its own data directory, which tests can SIGKILL, SIGTERM and
+// start again on the same data; and a thread running an io_context for
+// clients.
+#ifndef QUIRE_TESTS_SERVER_SERVER_PROCESS_H_
+#define QUIRE_TESTS_SERVER_SERVER_PROCESS_H_
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+namespace quire::test {
+
+// A fresh directory under the system's temp dir, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "quire-server-test-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class ServerProcess {
+ public:
+  // `args` are extra flags for quire-server.
+  explicit ServerProcess(std::string data_dir, std::vector<std::string> args = {})
+      : data_dir_(std::move(data_dir)), args_(std::move(args)) {}
+  ~ServerProcess() { Kill(); }
+
+  // Starts the server (on `port`, or a free port when 0) and waits until
+  // it listens. Returns false if it did not.
+  bool Start(uint16_t port = 0) {
+    const std::string port_file = data_dir_ + "/port";
+    std::filesystem::remove(port_file);
+    std::vector<std::string> argv = {QUIRE_SERVER_BIN,  "--address", "127.0.0.1",
+                                     "--port",          std::to_string(port),
+                                     "--data",          data_dir_,
+                                     "--port-file",     port_file};
+    argv.insert(argv.end(), args_.begin(), args_.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::vector<char*> c;
+      for (std::string& a : argv) c.push_back(a.data());
+      c.push_back(nullptr);
+      ::execv(c[0], c.data());
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in(port_file);
+      if (in >> port_ && port_ != 0) return true;
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // SIGKILL: a crash.
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // SIGTERM; returns the exit status (-1 if it did not exit normally
+  // within `timeout`, after which it is killed).
+  int Terminate(std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Kill();
+    return -1;
+  }
+
+ private:
+  std::string data_dir_;
+  std::vector<std::string> args_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+// An io_context on its own thread for clients.
+class IoThread {
+ public:
+  IoThread() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  ~IoThread() {
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
+// The seed of a randomized test: QUIRE_SEED or a fixed default, printed.
+inline uint64_t Seed(uint64_t fallback) {
+  const char* env = std::getenv("QUIRE_SEED");
+  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : fallback;
+  std::printf("seed: %llu (QUIRE_SEED=%llu reproduces it)\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  return seed;
+}
+
+}  // namespace quire::test
+
+#endif  // QUIRE_TESTS_SERVER_SERVER_PROCESS_H_
