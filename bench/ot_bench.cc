@@ -84,7 +84,7 @@ void BM_RebaseOneByOne(benchmark::State& state) {
   const std::vector<TextOp>& history = KeystrokeHistory();
   const TextOp op = ClientOp();
   for (auto _ : state) {
-    TextOp rebased = Rebase(op, history, Side::kRight);
+    TextOp rebased = Rebase(op, history);
     benchmark::DoNotOptimize(rebased);
   }
   state.SetItemsProcessed(state.iterations() * history.size());
@@ -97,7 +97,7 @@ void BM_RebaseAllocating(benchmark::State& state) {
   const std::vector<TextOp>& history = KeystrokeHistory();
   for (auto _ : state) {
     TextOp rebased = ClientOp();
-    for (const TextOp& h : history) rebased = Transform(rebased, h, Side::kRight);
+    for (const TextOp& h : history) rebased = Transform(rebased, h, Side::kLeft);
     benchmark::DoNotOptimize(rebased);
   }
   state.SetItemsProcessed(state.iterations() * history.size());
@@ -110,7 +110,7 @@ void BM_RebaseComposeFirst(benchmark::State& state) {
   const TextOp op = ClientOp();
   for (auto _ : state) {
     const TextOp composed = ComposeAll(history);
-    TextOp rebased = Transform(op, composed, Side::kRight);
+    TextOp rebased = Transform(op, composed, Side::kLeft);
     benchmark::DoNotOptimize(rebased);
   }
   state.SetItemsProcessed(state.iterations() * history.size());
