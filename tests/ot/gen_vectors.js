@@ -14,7 +14,15 @@
 
 const fs = require('fs');
 const path = require('path');
-const {expected, makeRng, randomCase} = require('./reference.js');
+let reference;
+try {
+  reference = require('./reference.js');
+} catch (e) {
+  console.error(`gen_vectors: cannot load ot-text-unicode (${e.message.split('\n')[0]}).\n` +
+                'Install it with ./scripts/deps (npm ci in tests/ot).');
+  process.exit(1);
+}
+const {expected, makeRng, randomCase} = reference;
 
 const kSeed = 20240611;
 const kRandomCases = 400;
