@@ -121,7 +121,9 @@ Result<TextOp> TextOp::FromComponents(std::vector<Component> components) {
 
 void TextOp::FlushRetain() {
   if (pending_retain_ == 0) return;
-  components_.push_back(Component::Retain(pending_retain_));
+  Component& c = components_.emplace_back();  // In place: no string to move.
+  c.kind = Kind::kRetain;
+  c.count = pending_retain_;
   pending_retain_ = 0;
 }
 
@@ -141,7 +143,10 @@ TextOp& TextOp::Insert(std::string_view utf8, size_t code_points) {
     components_.back().text.append(utf8);
     components_.back().count += code_points;
   } else {
-    components_.push_back(Component{Kind::kInsert, code_points, std::string(utf8)});
+    Component& c = components_.emplace_back();
+    c.kind = Kind::kInsert;
+    c.count = code_points;
+    c.text.append(utf8);  // Into the new, empty string.
   }
   return *this;
 }
@@ -152,7 +157,9 @@ TextOp& TextOp::Delete(size_t n) {
   if (!components_.empty() && components_.back().kind == Kind::kDelete) {
     components_.back().count += n;
   } else {
-    components_.push_back(Component::Delete(n));
+    Component& c = components_.emplace_back();
+    c.kind = Kind::kDelete;
+    c.count = n;
   }
   return *this;
 }
