@@ -115,7 +115,7 @@ TEST(CodecTest, NormalizesValidButUncanonicalInput) {
   // [1, 1, -1, "x", 5]: split retain, delete before insert, trailing retain.
   Result<TextOp> op = DecodeOp(std::string("\x95\x01\x01\xFF\xA1x\x05", 7));
   ASSERT_TRUE(op.ok()) << op.status().ToString();
-  EXPECT_EQ(*op, TextOp().Retain(2).Insert("x").Delete(1));
+  EXPECT_EQ(*op, TextOp().Retain(2).Delete(1).Insert("x"));
 }
 
 TEST(CodecTest, RejectsMalformedInputWithAnError) {
