@@ -22,8 +22,8 @@ enum class StatusCode : int {
   kNotFound = 4,
   kUnimplemented = 5,
   kResourceExhausted = 6,  // A limit was hit.
-  kIoError = 7,
-  kInternal = 8,
+  kIoError = 7,            // The disk or file system failed (or a file is missing).
+  kInternal = 8,           // Quire misused from inside (e.g. a call from the wrong thread).
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -65,6 +65,12 @@ inline Status NotFound(std::string message) {
 }
 inline Status ResourceExhausted(std::string message) {
   return Status(StatusCode::kResourceExhausted, std::move(message));
+}
+inline Status IoError(std::string message) {
+  return Status(StatusCode::kIoError, std::move(message));
+}
+inline Status Internal(std::string message) {
+  return Status(StatusCode::kInternal, std::move(message));
 }
 
 }  // namespace quire
