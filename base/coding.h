@@ -18,7 +18,9 @@ void PutFixed32(std::string* out, uint32_t v);
 inline uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
-inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+inline int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
 
 namespace coding_internal {
 // GetVarint's path for two bytes and more; call GetVarint.
@@ -28,7 +30,8 @@ bool GetLongVarint(std::string_view* in, uint64_t* v);
 // Reads a varint from the front of *in and advances it. False (and *in
 // untouched) on truncation or a varint longer than 10 bytes / above 64 bits.
 inline bool GetVarint(std::string_view* in, uint64_t* v) {
-  if (!in->empty() && static_cast<uint8_t>((*in)[0]) < 0x80) {  // One byte: inline, the common case.
+  if (!in->empty() &&
+      static_cast<uint8_t>((*in)[0]) < 0x80) {  // One byte: inline, the common case.
     *v = static_cast<uint8_t>((*in)[0]);
     in->remove_prefix(1);
     return true;
