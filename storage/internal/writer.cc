@@ -121,9 +121,15 @@ std::vector<std::string> Writer::Docs(const Task& task) {
 }
 
 bool Writer::Ready(const Task& task) {
-  for (const std::string& doc : Docs(task)) {
-    if (held_.count(doc) > 0 || cache_.Find(doc) == nullptr) return false;
+  // Every task passes here: no copies of the names (Docs() makes them).
+  auto ready = [this](const std::string& doc) {
+    return (held_.empty() || held_.count(doc) == 0) && cache_.Find(doc) != nullptr;
+  };
+  if (const auto* a = std::get_if<AppendTask>(&task)) {
+    return std::all_of(a->batch.begin(), a->batch.end(),
+                       [&](const AppendRequest& r) { return ready(r.doc); });
   }
+  if (const auto* e = std::get_if<EditTask>(&task)) return ready(e->doc);
   return true;
 }
 
