@@ -33,7 +33,8 @@ TEST(RecordsTest, BadBytesAreCorruptionNamingDocumentAndSeq) {
   EXPECT_EQ(DecodeMetaRecord("d", "\x01\x00\x00\x00\x00").status().code(), StatusCode::kCorruption);
   std::string_view doc;
   uint64_t seq;
-  EXPECT_TRUE(ParseSeqKey(SeqKey("doc", 258), &doc, &seq).ok());
+  const std::string key = SeqKey("doc", 258);  // `doc` points into it.
+  EXPECT_TRUE(ParseSeqKey(key, &doc, &seq).ok());
   EXPECT_EQ(doc, "doc");
   EXPECT_EQ(seq, 258u);
   EXPECT_EQ(ParseSeqKey("short", &doc, &seq).code(), StatusCode::kCorruption);
