@@ -4,7 +4,7 @@
 
 #include "base/coding.h"
 #include "crdt/change_codec.h"
-#include "crdt/encoding.h"
+#include "crdt/internal/encoding.h"
 #include "crdt/text_doc.h"
 
 namespace quire::crdt {
