@@ -55,6 +55,11 @@ Status Decompress(std::string_view in, uint64_t raw_len, std::string* out) {
     return Status::Ok();
   }
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
+  // A frame may ask for a window larger than its content, which zstd would
+  // allocate: no honest frame needs more than the content's size.
+  int window_log = 10;
+  while (window_log < 31 && (uint64_t{1} << window_log) < raw_len) ++window_log;
+  ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, window_log);
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   out->resize(std::min<uint64_t>(raw_len, in.size() * 8 + 4096));
   size_t produced = 0;
@@ -163,6 +168,7 @@ class Decoder {
 Status Decoder::ReadAgents() {
   uint64_t n;
   if (!in_.Count(&n, 1)) return CorruptDoc("truncated agent table");
+  history_.ReserveAgents(n);
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t id;
     if (!in_.Varint(&id)) return CorruptDoc("truncated agent table");

@@ -110,6 +110,10 @@ class History {
   // Index of `agent`, or -1.
   int FindAgent(AgentId agent) const;
   uint32_t AddAgent(AgentId agent);
+  void ReserveAgents(size_t n) {
+    agents_.reserve(n);
+    agent_index_.reserve(n);
+  }
 
   // Id <-> LV. LvOf: false when the op is not known.
   bool LvOf(const Id& id, Lv* lv) const;
