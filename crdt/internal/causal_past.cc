@@ -13,8 +13,9 @@ namespace {
 constexpr Lv kEnd = kRootLv;  // The document's end, as a right origin.
 
 // The ops in the causal past of `heads` (the heads included), found lazily:
-// Contains(v) walks the graph back from the heads only as far as v, and
-// never over an entry twice.
+// Contains(v) walks the graph back from the heads only as far as v, never
+// over an entry twice, and stops at the first closed entry (whose past is
+// everything before it: where an up-to-date replica's change arrived).
 class CausalPast {
  public:
   CausalPast(const History& h, const std::vector<Lv>& heads) : h_(h), todo_(heads) {
@@ -22,6 +23,7 @@ class CausalPast {
   }
 
   bool Contains(Lv v) {
+    if (all_below_ != kRootLv && v <= all_below_) return true;
     while (!todo_.empty() && todo_.front() >= v) {
       std::pop_heap(todo_.begin(), todo_.end());
       const Lv x = todo_.back();
@@ -31,12 +33,19 @@ class CausalPast {
       if (!found_.empty() && x >= found_.back().first) continue;
       // Ops of one entry form a chain: x's past holds the entry up to x.
       const GraphEntry& e = h_.EntryAt(x);
+      if (e.closed) {
+        // x's past is every op up to x: nothing below needs walking.
+        all_below_ = x;
+        todo_.clear();
+        break;
+      }
       found_.emplace_back(e.lv, x);
       for (uint32_t i = 0; i < e.parents_count; ++i) {
         todo_.push_back(h_.parent_pool()[e.parents_start + i]);
         std::push_heap(todo_.begin(), todo_.end());
       }
     }
+    if (all_below_ != kRootLv && v <= all_below_) return true;
     // found_ holds disjoint intervals in decreasing order.
     auto it = std::partition_point(found_.begin(), found_.end(),
                                    [v](const std::pair<Lv, Lv>& f) { return f.first > v; });
@@ -69,6 +78,7 @@ class CausalPast {
   const History& h_;
   std::vector<Lv> todo_;                    // A max-heap of LVs to walk back from.
   std::vector<std::pair<Lv, Lv>> found_;    // [first, last] in the past, decreasing.
+  Lv all_below_ = kRootLv;  // Once a closed entry is met: every op up to it is in the past.
 };
 
 // The order of the version a change's op k was made on: the characters of

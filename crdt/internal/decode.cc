@@ -208,7 +208,7 @@ Status Decoder::ReadGraph() {
     if (!in_.Varint(&len) || !in_.Count(&count, 1)) return CorruptDoc("truncated graph");
     if (len == 0 || len > total_ - lv) return CorruptDoc("bad graph entry");
     e = GraphEntry{static_cast<Lv>(lv), static_cast<uint32_t>(len),
-                   static_cast<uint32_t>(pool_.size()), static_cast<uint32_t>(count)};
+                   static_cast<uint32_t>(pool_.size()), static_cast<uint32_t>(count), false};
     for (uint64_t i = 0; i < count; ++i) {
       uint64_t back;
       if (!in_.Varint(&back)) return CorruptDoc("truncated graph");

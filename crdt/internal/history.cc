@@ -1,6 +1,7 @@
 #include "crdt/internal/history.h"
 
 #include <algorithm>
+#include <set>
 
 #include "base/utf8.h"
 
@@ -158,7 +159,8 @@ Lv History::Append(uint32_t agent, const std::vector<Lv>& parents, uint32_t len)
     graph_.back().len += len;
   } else {
     graph_.push_back(GraphEntry{lv, len, static_cast<uint32_t>(parent_pool_.size()),
-                                static_cast<uint32_t>(parents.size())});
+                                static_cast<uint32_t>(parents.size()),
+                                &parents == &frontier_ || parents == frontier_});
     parent_pool_.insert(parent_pool_.end(), parents.begin(), parents.end());
   }
 
@@ -260,14 +262,18 @@ bool History::Restore(std::vector<AgentRun> agent_runs, std::vector<GraphEntry> 
   }
   graph_ = std::move(graph);
   parent_pool_ = std::move(parent_pool);
-  // Heads: the last op of each graph entry that no op names as a parent.
-  std::vector<Lv> named(parent_pool_);
-  std::sort(named.begin(), named.end());
-  frontier_.clear();
-  for (const GraphEntry& e : graph_) {
-    const Lv last = e.lv + e.len - 1;
-    if (!std::binary_search(named.begin(), named.end(), last)) frontier_.push_back(last);
+  // The heads after each entry, as Append() keeps them, to know which
+  // entries were closed; the last are the frontier.
+  std::set<Lv> heads;
+  for (GraphEntry& e : graph_) {
+    const Lv* parents = parent_pool_.data() + e.parents_start;
+    e.closed = e.parents_count == heads.size() &&
+               std::all_of(parents, parents + e.parents_count,
+                           [&heads](Lv p) { return heads.count(p) != 0; });
+    for (uint32_t i = 0; i < e.parents_count; ++i) heads.erase(parents[i]);
+    heads.insert(e.lv + e.len - 1);
   }
+  frontier_.assign(heads.begin(), heads.end());
   runs_ = std::move(runs);
   run_sample_.clear();
   for (size_t i = 0; i < runs_.size(); i += kSampleEvery) run_sample_.push_back(runs_[i].lv);

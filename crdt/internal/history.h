@@ -83,6 +83,9 @@ struct GraphEntry {  // Op lv's parents are listed; each later op's parent is th
   uint32_t len;
   uint32_t parents_start;  // Into parent_pool().
   uint32_t parents_count;
+  // Op lv's parents were every head when it arrived: its causal past (and
+  // each later op's) holds every op before it.
+  bool closed = false;
 };
 
 struct AgentInfo {
