@@ -176,6 +176,10 @@ double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+double UsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+}
+
 // The baseline alone.
 void BM_GapBufferReplay(benchmark::State& state, const std::string& name) {
   Prepared* p = Get(state, name, /*concurrent=*/false, /*crdt=*/false);
@@ -402,10 +406,10 @@ void BM_TypoFixInsideItsBatch(benchmark::State& state) {
   for (auto _ : state) {
     Clock::time_point start = Clock::now();
     const Status p = plain_receiver.Integrate(plain[i]);
-    const double plain_one = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    const double plain_one = UsSince(start);
     start = Clock::now();
     const Status t = typo_receiver.Integrate(typo[i]);
-    const double typo_one = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    const double typo_one = UsSince(start);
     if (!p.ok() || !t.ok()) state.SkipWithError("a batch was refused");
     plain_us += plain_one;
     typo_us += typo_one;
@@ -465,7 +469,9 @@ void BM_ValidateChange(benchmark::State& state, const std::string& name, bool co
   (void)sender.Merge(doc);
   std::mt19937_64 rng(11);
   std::vector<Change> changes;
-  for (int i = 0; i < kChanges; ++i) changes.push_back(sender.Insert(rng() % (sender.size() + 1), "k"));
+  for (int i = 0; i < kChanges; ++i) {
+    changes.push_back(sender.Insert(rng() % (sender.size() + 1), "k"));
+  }
   TextDoc receiver(AgentId{21});
   (void)receiver.Merge(doc);
   double validate_us = 0, integrate_us = 0;
@@ -473,16 +479,17 @@ void BM_ValidateChange(benchmark::State& state, const std::string& name, bool co
   for (auto _ : state) {
     Clock::time_point start = Clock::now();
     const Status v = receiver.ValidateChange(changes[i]);
-    const double validate = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    const double validate = UsSince(start);
     start = Clock::now();
     const Status a = receiver.Integrate(changes[i]);
-    integrate_us += std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    integrate_us += UsSince(start);
     if (!v.ok() || !a.ok()) state.SkipWithError("an honest change was refused");
     validate_us += validate;
     state.SetIterationTime(validate / 1e6);
     ++i;
   }
-  state.counters["validate_us"] = benchmark::Counter(validate_us, benchmark::Counter::kAvgIterations);
+  state.counters["validate_us"] =
+      benchmark::Counter(validate_us, benchmark::Counter::kAvgIterations);
   state.counters["integrate_us"] =
       benchmark::Counter(integrate_us, benchmark::Counter::kAvgIterations);
   state.counters["ratio_vs_integrate"] = integrate_us > 0 ? validate_us / integrate_us : 0;

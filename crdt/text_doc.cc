@@ -7,9 +7,7 @@
 
 namespace quire::crdt {
 
-uint64_t Op::Length() const {
-  return kind == Kind::kInsert ? utf8::CountCodePoints(text) : len;
-}
+uint64_t Op::Length() const { return kind == Kind::kInsert ? utf8::CountCodePoints(text) : len; }
 
 uint64_t Change::Length() const {
   uint64_t n = 0;
@@ -94,9 +92,7 @@ Result<ot::TextOp> TextDoc::Apply(const Change& change) {
 
 Status TextDoc::Integrate(const Change& change) { return state_->Apply(change, nullptr); }
 
-Status TextDoc::ValidateChange(const Change& change) {
-  return state_->ValidateCausalPast(change);
-}
+Status TextDoc::ValidateChange(const Change& change) { return state_->ValidateCausalPast(change); }
 
 std::vector<Change> TextDoc::ChangesSince(const Version& version) const {
   return state_->ChangesSince(version);

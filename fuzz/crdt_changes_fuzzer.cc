@@ -77,8 +77,8 @@ class World {
 
  private:
   std::string RandomText() {
-    static constexpr const char* kPieces[] = {"a", "b", " ", "\xC3\xA9", "\xE4\xB8\xAD",
-                                              "\xF0\x9F\x98\x80"};
+    static constexpr const char* kPieces[] = {
+        "a", "b", " ", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80"};
     std::string s;
     for (uint64_t n = 1 + s_.Next(4); n > 0; --n) s += kPieces[s_.Next(6)];
     return s;
@@ -117,13 +117,15 @@ class World {
       Fail("an honest or validated change was refused: " + valid.ToString());
     }
     auto patch = doc.Apply(pool_[i]);
-    if (!patch.ok()) Fail("Apply refused a change ValidateChange accepted: " + patch.status().ToString());
+    if (!patch.ok())
+      Fail("Apply refused a change ValidateChange accepted: " + patch.status().ToString());
     auto patched = ot::Apply(text, *patch);
     if (!patched.ok() || *patched != doc.Text()) Fail("the patch does not match the new text");
   }
 
   Id SomeId() {
-    if (ids_.empty() || s_.Next(5) == 0) return s_.Next(2) ? Id::Root() : Id{AgentId{9}, s_.Next(3)};
+    if (ids_.empty() || s_.Next(5) == 0)
+      return s_.Next(2) ? Id::Root() : Id{AgentId{9}, s_.Next(3)};
     return ids_[s_.Next(ids_.size())];
   }
 
@@ -191,8 +193,8 @@ class World {
     TextDoc copy = doc;
     const size_t pending = copy.PendingCount();
     auto patch = copy.Apply(c);
-    if (!patch.ok() && (copy.Text() != text || copy.GetVersion() != version ||
-                        copy.PendingCount() != pending)) {
+    if (!patch.ok() &&
+        (copy.Text() != text || copy.GetVersion() != version || copy.PendingCount() != pending)) {
       Fail("a refused change modified the document");
     }
     copy.CheckInvariants();

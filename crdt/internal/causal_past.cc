@@ -76,8 +76,8 @@ class CausalPast {
 
  private:
   const History& h_;
-  std::vector<Lv> todo_;                    // A max-heap of LVs to walk back from.
-  std::vector<std::pair<Lv, Lv>> found_;    // [first, last] in the past, decreasing.
+  std::vector<Lv> todo_;                  // A max-heap of LVs to walk back from.
+  std::vector<std::pair<Lv, Lv>> found_;  // [first, last] in the past, decreasing.
   Lv all_below_ = kRootLv;  // Once a closed entry is met: every op up to it is in the past.
 };
 
@@ -142,8 +142,8 @@ class VersionOrder {
   struct Node {  // A run of the change's inserts, and what follows it.
     Lv lv;
     uint32_t len;
-    int next;     // The next run in the same gap, or -1.
-    Lv gap_end;   // The past's character that ends the gap (kEnd: the document's end).
+    int next;    // The next run in the same gap, or -1.
+    Lv gap_end;  // The past's character that ends the gap (kEnd: the document's end).
   };
 
   bool InChange(Lv x) const { return x != kRootLv && x >= base_lv_; }
@@ -190,7 +190,7 @@ Status DocState::ValidateCausalPast(const Change& change) {
       break;
   }
   tree_.FlushCounts();
-  Resolved r;
+  ResolvedChange r;
   QUIRE_RETURN_IF_ERROR(Resolve(change, &r));
   CausalPast past(history_, r.parents);
   auto outside = [&](const char* what, Lv lv) {
@@ -204,10 +204,10 @@ Status DocState::ValidateCausalPast(const Change& change) {
     return outside("the agent's previous op", prev);
   }
   VersionOrder order(tree_, past, r.base_lv);
-  for (const Resolved::Step& step : r.steps) {
+  for (const ResolvedChange::Step& step : r.steps) {
     if (!step.is_insert) {
       for (size_t i = step.index; i < step.index + step.count; ++i) {
-        const Resolved::Delete& d = r.deletes[i];
+        const ResolvedChange::Delete& d = r.deletes[i];
         const Lv lo = d.backward ? d.target - (d.len - 1) : d.target;
         if (lo < r.base_lv && !past.ContainsAll(lo, std::min<Lv>(lo + d.len, r.base_lv) - 1)) {
           return outside("delete target", lo);
@@ -215,17 +215,17 @@ Status DocState::ValidateCausalPast(const Change& change) {
       }
       continue;
     }
-    const Resolved::Insert& ins = r.inserts[step.index];
+    const ResolvedChange::Insert& ins = r.inserts[step.index];
     for (Lv origin : {ins.origin_left, ins.origin_right}) {
       if (origin != kRootLv && origin < r.base_lv && !past.Contains(origin)) {
         return outside(origin == ins.origin_left ? "left origin" : "right origin", origin);
       }
     }
     if (order.Next(ins.origin_left) != ins.origin_right) {
-      return InvalidArgument("the origins of the insert at " +
-                             ToString(Id{change.id.agent, change.id.seq + (ins.lv - r.base_lv) +
-                                                              (len - r.len)}) +
-                             " are not adjacent in the change's causal past");
+      return InvalidArgument(
+          "the origins of the insert at " +
+          ToString(Id{change.id.agent, change.id.seq + (ins.lv - r.base_lv) + (len - r.len)}) +
+          " are not adjacent in the change's causal past");
     }
     order.InsertAfter(ins.origin_left, ins.lv, ins.len);
   }

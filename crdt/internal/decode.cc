@@ -125,8 +125,8 @@ class Decoder {
         RunHolding(sample_.begin(), sample_.end(), lv, [](Lv s) { return s; }) - sample_.begin());
     const auto first = ops_.begin() + static_cast<ptrdiff_t>(block * 16);
     const auto last = ops_.begin() + static_cast<ptrdiff_t>(std::min(ops_.size(), block * 16 + 16));
-    hint_ = static_cast<size_t>(
-        RunHolding(first, last, lv, [](const OpRun& r) { return r.lv; }) - ops_.begin());
+    hint_ = static_cast<size_t>(RunHolding(first, last, lv, [](const OpRun& r) { return r.lv; }) -
+                                ops_.begin());
     return hint_;
   }
   // The rank of lv when it is an insert.
@@ -145,7 +145,7 @@ class Decoder {
 
   BodyReader in_;
   DocLimits limits_;
-  History history_;  // Its agents, until Build() restores the rest.
+  History history_;     // Its agents, until Build() restores the rest.
   uint64_t total_ = 0;  // Ops.
   std::vector<AgentRun> agent_runs_;
   std::vector<GraphEntry> graph_;
@@ -192,8 +192,8 @@ Status Decoder::ReadAgentRuns() {
     total_ += len;
   }
   if (total_ > limits_.max_ops) {
-    return ResourceExhausted("document: " + std::to_string(total_) + " ops, more than the limit of " +
-                             std::to_string(limits_.max_ops));
+    return ResourceExhausted("document: " + std::to_string(total_) +
+                             " ops, more than the limit of " + std::to_string(limits_.max_ops));
   }
   return Status::Ok();
 }
@@ -237,7 +237,8 @@ Status Decoder::ReadOpRuns() {
     if (!in_.Varint(&v)) return CorruptDoc("truncated ops");
     kinds_[i] = static_cast<uint8_t>(v & 3);
     const uint64_t len = v >> 2;
-    if (kinds_[i] > kExplicitInsert || len == 0 || len > total_ - lv) return CorruptDoc("bad op run");
+    if (kinds_[i] > kExplicitInsert || len == 0 || len > total_ - lv)
+      return CorruptDoc("bad op run");
     run_rank_[i] = static_cast<uint32_t>(n_inserts_);
     if (kinds_[i] == kDeleteRun) {
       // A delete run removes that many distinct earlier inserts.
@@ -300,7 +301,8 @@ Status Decoder::ReadDeleteTargets() {
     if ((v >> 1) > (uint64_t{1} << 34)) return CorruptDoc("delete target out of range");
     const int64_t target = prev_end + UnZigZag(v >> 1);
     const int64_t low = backward ? target - r.len + 1 : target;
-    if (low < 0 || low + r.len > int64_t{r.lv}) return CorruptDoc("delete target not before its op");
+    if (low < 0 || low + r.len > int64_t{r.lv})
+      return CorruptDoc("delete target not before its op");
     uint32_t rank;
     if (!AllInserts(static_cast<Lv>(low), r.len, &rank)) {
       return CorruptDoc("delete target is not an inserted character");

@@ -47,9 +47,9 @@ void PredictOrigins(const std::vector<OrderRun>& order, const Bits& queries, siz
     for (Lv x = a + 1; x < b; ++x) {
       x += static_cast<Lv>(queries.Run(r.rank + (x - a), b - x, false));
       if (x >= b) break;
-      auto below = std::lower_bound(
-          stack.begin(), stack.end(), x,
-          [](const std::pair<Lv, uint32_t>& e, Lv v) { return e.first < v; });
+      auto below =
+          std::lower_bound(stack.begin(), stack.end(), x,
+                           [](const std::pair<Lv, uint32_t>& e, Lv v) { return e.first < v; });
       answer(r.rank + (x - a), below == stack.begin() ? nullptr : &*std::prev(below));
     }
     while (!stack.empty() && stack.back().first >= a) stack.pop_back();

@@ -242,8 +242,7 @@ Status DocState::Merge(const DocState& other) {
   if (mine.IsSubsetOf(other.GetVersion())) {
     // We hold nothing the other lacks: take its state whole. The state is
     // a function of the set of ops, so this equals integrating them.
-    if (other.history_.size() > limits_.max_ops ||
-        other.EncodedBytesBound() > limits_.max_bytes) {
+    if (other.history_.size() > limits_.max_ops || other.EncodedBytesBound() > limits_.max_bytes) {
       return ResourceExhausted("the merged document would pass this document's limits");
     }
     std::vector<PendingChanges::Entry> pending = pending_.TakeAll();

@@ -25,6 +25,45 @@ namespace quire::crdt::internal {
 // Checks what can be checked without a document: lengths, UTF-8, ids.
 // Sets *len to the change's ops.
 Status ValidateShape(const Change& change, uint64_t* len);
+// InvalidArgument unless the left origin lies before the right one.
+// REQUIRES: both are in the tree or kRootLv; no pending counts.
+Status CheckOriginOrder(const SpanTree& tree, Lv origin_left, Lv origin_right);
+// The raw position of a character. REQUIRES: lv is in the tree.
+uint32_t RawPosOf(const SpanTree& tree, Lv lv);
+
+// A ready change with every reference resolved to an LV: what pass 1 of
+// integration (resolve.cc) checked and pass 2 needs. Texts point into the
+// Change.
+struct ResolvedChange {
+  struct Insert {
+    Lv lv;  // The LV its first character gets.
+    uint32_t len;
+    Lv origin_left;
+    Lv origin_right;
+    std::string_view text;
+    bool ascii;
+  };
+  struct Delete {  // Consecutive delete ops whose targets are consecutive LVs.
+    uint32_t len;
+    Lv target;
+    bool backward;
+  };
+  struct Step {       // One op of the change: an insert, or the pieces of a delete.
+    uint64_t offset;  // First op within the (trimmed) change.
+    uint64_t len;
+    bool is_insert;
+    size_t index;  // Into inserts, or the first of `count` deletes.
+    size_t count;
+  };
+  std::vector<Step> steps;
+  std::vector<Insert> inserts;
+  std::vector<Delete> deletes;
+  std::vector<Lv> parents;         // Of the first op integrated: sorted, distinct.
+  Lv base_lv = 0;                  // LV the first op integrated gets.
+  uint64_t len = 0;                // Ops integrated (the change minus what was known).
+  bool origins_in_change = false;  // Some insert names an earlier op of the change.
+  bool order_proven = true;        // Their order follows from the change alone.
+};
 
 class DocState {
  public:
@@ -96,54 +135,20 @@ class DocState {
   void CheckInvariants() const;
 
  private:
-  // A ready change with every reference resolved to an LV: what Resolve()
-  // checked and integration needs. Texts point into the Change.
-  struct Resolved {
-    struct Insert {
-      Lv lv;  // The LV its first character gets.
-      uint32_t len;
-      Lv origin_left;
-      Lv origin_right;
-      std::string_view text;
-      bool ascii;
-    };
-    struct Delete {  // Consecutive delete ops whose targets are consecutive LVs.
-      uint32_t len;
-      Lv target;
-      bool backward;
-    };
-    struct Step {  // One op of the change: an insert, or the pieces of a delete.
-      uint64_t offset;  // First op within the (trimmed) change.
-      uint64_t len;
-      bool is_insert;
-      size_t index;  // Into inserts, or the first of `count` deletes.
-      size_t count;
-    };
-    std::vector<Step> steps;
-    std::vector<Insert> inserts;
-    std::vector<Delete> deletes;
-    std::vector<Lv> parents;  // Of the first op integrated: sorted, distinct.
-    Lv base_lv = 0;           // LV the first op integrated gets.
-    uint64_t len = 0;         // Ops integrated (the change minus what was known).
-    bool origins_in_change = false;  // Some insert names an earlier op of the change.
-    bool order_proven = true;        // Their order follows from the change alone.
-  };
   enum class Readiness { kReady, kDuplicate, kMissing };
 
   // kMissing sets *waits_for to the first op it lacks.
   Readiness CheckReady(const Change& change, uint64_t len, Id* waits_for) const;
   // Validates and integrates a ready change. On error nothing changed.
   Status Integrate(const Change& change, std::vector<ot::TextOp>* patches);
-  // Pass 1 of Integrate: every reference resolved and checked, the limits
-  // checked; nothing changes.
-  Status Resolve(const Change& change, Resolved* out) const;
-  // Whether the order of every insert whose origins the change itself made
-  // follows from the change (see integrate.cc).
-  bool ProveOrder(const Resolved& r) const;
+  // Pass 1 of Integrate (resolve.cc): every reference resolved and
+  // checked, the limits checked; nothing changes. REQUIRES: a ready change,
+  // no pending tree counts.
+  Status Resolve(const Change& change, ResolvedChange* out) const;
   // Pass 2: integrates a resolved change. Fails only when `check_order`
   // (origins made by the change itself whose order Resolve could not
   // prove) and they are out of order, possibly half way.
-  Status IntegrateResolved(const Change& change, const Resolved& r, bool check_order,
+  Status IntegrateResolved(const Change& change, const ResolvedChange& r, bool check_order,
                            std::vector<ot::TextOp>* patches);
   // Integrates held-back changes that wait for ops of `agent` it now has,
   // and what they unblock in turn.
@@ -154,8 +159,8 @@ class DocState {
 
   uint32_t LocalAgent();
   Change NewChange();  // Id and parents for the next local change.
-  void IntegrateInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_t len,
-                       Lv origin_left, Lv origin_right, std::string_view text, bool ascii,
+  void IntegrateInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv origin_left,
+                       Lv origin_right, std::string_view text, bool ascii,
                        std::vector<ot::TextOp>* patches);
   void IntegrateDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
                        bool backward, std::vector<ot::TextOp>* patches);
@@ -164,13 +169,12 @@ class DocState {
   Cursor TreeInsert(const Cursor& at, Lv lv, uint32_t len);
   // FugueMax / YjsMod integration: where an insert with these origins goes.
   Cursor FindInsertPlace(Lv origin_left, Lv origin_right, AgentId agent, uint64_t seq) const;
-  // InvalidArgument unless the left origin lies before the right one.
-  // REQUIRES: both are in the tree or kRootLv.
-  Status CheckOriginOrder(Lv origin_left, Lv origin_right) const;
+  Status CheckOriginOrder(Lv origin_left, Lv origin_right) const {
+    return internal::CheckOriginOrder(tree_, origin_left, origin_right);
+  }
   // The order the inserts give when integrated again in LV order equals
   // `spans` (ignoring deleted flags). REQUIRES: an empty tree.
   bool ReplayGivesOrder(const std::vector<Span>& spans);
-  uint32_t RawPosOf(Lv lv) const;  // REQUIRES: lv is in the tree.
   std::vector<Id> IdsOf(const std::vector<Lv>& lvs) const;
   // ResourceExhausted when growing by `ops` ops and `bytes` encoded bytes
   // would pass the limits.

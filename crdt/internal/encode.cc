@@ -127,8 +127,8 @@ std::string EncodeDoc(const DocState& doc) {
   PutVarint(&out, body.size());
   const size_t header = out.size();
   out.resize(header + ZSTD_compressBound(body.size()));
-  const size_t n = ZSTD_compress(out.data() + header, out.size() - header, body.data(),
-                                 body.size(), kZstdLevel);
+  const size_t n =
+      ZSTD_compress(out.data() + header, out.size() - header, body.data(), body.size(), kZstdLevel);
   out.resize(header + n);  // ZSTD_compress cannot fail with a bound-sized buffer.
   PutFixed32(&out, Crc32(out));
   return out;

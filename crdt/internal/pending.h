@@ -27,9 +27,9 @@ class PendingChanges {
 
   struct Entry {
     Change change;
-    uint64_t len = 0;    // Its ops, counted once.
-    size_t bytes = 0;    // What it holds in memory (for the limit).
-    Id waits_for;        // Ready to retry once this op is known.
+    uint64_t len = 0;  // Its ops, counted once.
+    size_t bytes = 0;  // What it holds in memory (for the limit).
+    Id waits_for;      // Ready to retry once this op is known.
   };
 
   // Holds `entry` until entry.waits_for is known. A change with the same id

@@ -111,8 +111,7 @@ void ExpectSmallRatio(const char* shape, const std::string& doc) {
   const double ratio = static_cast<double>(peak) / static_cast<double>(body);
   std::printf("%-44s body %10zu B  encoded %9zu B  peak %11zu B  %6.2f B/B\n", shape, body,
               doc.size(), peak, ratio);
-  EXPECT_LE(static_cast<double>(peak), kMaxBytesPerBodyByte * static_cast<double>(body) +
-                                           (1 << 20))
+  EXPECT_LE(static_cast<double>(peak), kMaxBytesPerBodyByte * static_cast<double>(body) + (1 << 20))
       << shape;
 }
 
@@ -171,8 +170,8 @@ TEST(DecodeMemoryTest, CraftedShapes) {
   // Issue 7's 93-byte shape: 80,000 characters deleted 26,000 times.
   {
     constexpr uint64_t kChars = 80000, kRuns = 26000;
-    std::string body = Varints({1, 7, 1, 0, kChars * (kRuns + 1), 1, kChars * (kRuns + 1), 0,
-                                kRuns + 1, kChars << 2});
+    std::string body = Varints(
+        {1, 7, 1, 0, kChars * (kRuns + 1), 1, kChars * (kRuns + 1), 0, kRuns + 1, kChars << 2});
     for (uint64_t i = 0; i < kRuns; ++i) body += Varints({kChars << 2 | 1});
     body += Varints({0});
     for (uint64_t i = 1; i < kRuns; ++i) body += Varints({ZigZag(-int64_t{kChars}) << 1});
@@ -185,8 +184,9 @@ TEST(DecodeMemoryTest, CraftedShapes) {
 // insert with explicit origins (it used to cost a 4-byte table per
 // character). Compressed in a stream, so the test never holds the body.
 std::string LongTextWithOneConcurrentInsert(uint64_t chars) {
-  std::string head = Varints({2, 7, 8, 2, 0, chars, 1, 1, 2, chars, 0, 1, 0, 2, chars << 2,
-                              1 << 2 | 2, 0, 0, 1, 0, chars + 1, chars + 1});
+  std::string head =
+      Varints({2, 7, 8, 2,          0,          chars, 1, 1, 2, chars,     0,
+               1, 0, 2, chars << 2, 1 << 2 | 2, 0,     0, 1, 0, chars + 1, chars + 1});
   std::string out = "QDOC\x01\x01";
   PutVarint(&out, head.size() + chars + 1);
   ZSTD_CCtx* ctx = ZSTD_createCCtx();

@@ -116,7 +116,8 @@ TEST(LimitsTest, ByteSizeBoundsTheEncoding) {
     TextDoc& doc = step % 3 == 0 ? b : a;
     const size_t pos = rng() % (doc.size() + 1);
     if (doc.size() > 0 && rng() % 3 == 0) {
-      const size_t len = 1 + rng() % std::min<size_t>(doc.size() - std::min(pos, doc.size() - 1), 5);
+      const size_t len =
+          1 + rng() % std::min<size_t>(doc.size() - std::min(pos, doc.size() - 1), 5);
       doc.LocalRemove(std::min(pos, doc.size() - 1), len);
     } else {
       doc.LocalInsert(pos, rng() % 2 ? "ab" : "\xC3\xA9");

@@ -226,7 +226,8 @@ class Replicas {
     }
     Result<std::string> patched = ot::Apply(before, *patch);
     Expect(patched.ok() && *patched == doc.Text(),
-           "patch " + patch->ToJson() + " does not turn '" + before + "' into '" + doc.Text() + "'");
+           "patch " + patch->ToJson() + " does not turn '" + before + "' into '" + doc.Text() +
+               "'");
   }
 
   std::mt19937_64 rng_;

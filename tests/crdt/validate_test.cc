@@ -87,9 +87,8 @@ TEST(ValidateChangeTest, OriginsInsideTheChangeMustBeAdjacentToo) {
   ASSERT_TRUE(server.Apply(a.Insert(0, "ab")).ok());
   const Frontier parents = server.GetFrontier();
   // "XY" between a and b, then "Z" claiming a and b are still adjacent.
-  Change c{Id{kB, 0},
-           parents,
-           {Insert("XY", Id{kA, 0}, Id{kA, 1}), Insert("Z", Id{kA, 0}, Id{kA, 1})}};
+  Change c{
+      Id{kB, 0}, parents, {Insert("XY", Id{kA, 0}, Id{kA, 1}), Insert("Z", Id{kA, 0}, Id{kA, 1})}};
   ExpectRefused(server, c,
                 "the origins of the insert at (2, 2) are not adjacent in the change's causal past");
   // Between X and Y, which it made itself: fine.
