@@ -14,6 +14,19 @@ namespace {
   std::abort();
 }
 
+// LSD radix sort of (LV, leaf) pairs by LV < end, a byte a pass: linear
+// where std::sort is not.
+void SortByLv(std::vector<std::pair<Lv, uint32_t>>* index, Lv end) {
+  std::vector<std::pair<Lv, uint32_t>> tmp(index->size());
+  for (int shift = 0; shift < 32 && (end >> shift) != 0; shift += 8) {
+    size_t count[257] = {};
+    for (const auto& e : *index) ++count[((e.first >> shift) & 0xFF) + 1];
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (const auto& e : *index) tmp[count[(e.first >> shift) & 0xFF]++] = e;
+    index->swap(tmp);
+  }
+}
+
 }  // namespace
 
 SpanTree::SpanTree() { leaves_.emplace_back(); }
@@ -472,15 +485,7 @@ void SpanTree::BuildFrom(const std::vector<Span>& spans) {
   root_ = level[0];
   Lv end = 0;
   for (const Span& sp : spans) end = std::max(end, sp.lv + sp.len());
-  // LSD radix sort by LV, a byte a pass: linear where std::sort is not.
-  std::vector<std::pair<Lv, uint32_t>> tmp(index.size());
-  for (int shift = 0; shift < 32 && (end >> shift) != 0; shift += 8) {
-    size_t count[257] = {};
-    for (const auto& e : index) ++count[((e.first >> shift) & 0xFF) + 1];
-    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
-    for (const auto& e : index) tmp[count[(e.first >> shift) & 0xFF]++] = e;
-    index.swap(tmp);
-  }
+  SortByLv(&index, end);
   index_.BuildFrom(index, end);
   hint_leaf_ = kNil;
   lazy_leaf_ = kNil;
