@@ -17,13 +17,13 @@ namespace quire {
 enum class StatusCode : int {
   kOk = 0,
   kInvalidArgument = 1,  // Malformed input from outside.
-  kOutOfRange = 2,       // Input that is well-formed but does not fit (e.g. an op longer than the text).
-  kCorruption = 3,       // Stored or encoded bytes that do not decode.
+  kOutOfRange = 2,  // Input that is well-formed but does not fit (e.g. an op longer than the text).
+  kCorruption = 3,  // Stored or encoded bytes that do not decode.
   kNotFound = 4,
   kUnimplemented = 5,
   kResourceExhausted = 6,  // A limit was hit.
-  kIoError = 7,
-  kInternal = 8,
+  kIoError = 7,            // The disk or file system failed (or a file is missing).
+  kInternal = 8,           // Quire misused from inside (e.g. a call from the wrong thread).
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -31,8 +31,7 @@ std::string_view StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
 
@@ -66,13 +65,19 @@ inline Status NotFound(std::string message) {
 inline Status ResourceExhausted(std::string message) {
   return Status(StatusCode::kResourceExhausted, std::move(message));
 }
+inline Status IoError(std::string message) {
+  return Status(StatusCode::kIoError, std::move(message));
+}
+inline Status Internal(std::string message) {
+  return Status(StatusCode::kInternal, std::move(message));
+}
 
 }  // namespace quire
 
 // Returns early from the enclosing function when `expr` is not OK.
-#define QUIRE_RETURN_IF_ERROR(expr)              \
-  do {                                           \
-    ::quire::Status quire_status_ = (expr);      \
+#define QUIRE_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::quire::Status quire_status_ = (expr);        \
     if (!quire_status_.ok()) return quire_status_; \
   } while (0)
 

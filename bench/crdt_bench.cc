@@ -1,8 +1,10 @@
 // Benchmarks of the CRDT on real editing traces (../shared/traces): local
 // replay against a plain gap buffer (the baseline, in the same run, with
 // the ratio), encoding, loading, merging into an empty replica, applying
-// every keystroke's Change remotely, and building a concurrent trace from
-// its causal graph.
+// every keystroke's Change remotely, building a concurrent trace from its
+// causal graph; and single changes: a batch that fixes a typo inside
+// itself against a plain one, Apply with changes held back, and
+// ValidateChange against Integrate.
 //
 // Traces are loaded, and everything a benchmark starts from (the decoded
 // patches for the gap buffer, the Changes, the final document, its bytes)
@@ -14,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,7 @@ namespace {
 using crdt::AgentId;
 using crdt::Change;
 using crdt::TextDoc;
+using crdt::Version;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSequentialTraces[] = {"automerge-paper", "seph-blog1", "rustcode",
@@ -170,6 +174,10 @@ void CheckAndDrop(benchmark::State& state, std::optional<TextDoc>* doc, const st
 
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double UsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
 }
 
 // The baseline alone.
@@ -340,6 +348,153 @@ void BM_ConcurrentBuild(benchmark::State& state, const std::string& name) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p->trace.PatchCount()));
 }
 
+// A document of about a million characters with a real history: the
+// automerge-paper trace typed ten times over, each copy after the last
+// (2.6 million ops). Made once, untimed.
+const TextDoc& MillionCharDoc(benchmark::State& state) {
+  static std::optional<TextDoc> doc;
+  if (doc.has_value()) return *doc;
+  Prepared* p = Get(state, "automerge-paper", /*concurrent=*/false, /*crdt=*/false);
+  doc.emplace(AgentId{1});
+  if (p == nullptr) return *doc;
+  for (int round = 0; round < 10; ++round) {
+    const size_t base = doc->size();
+    for (const CrdtPatch& c : p->crdt_patches) {
+      if (c.del > 0) doc->LocalRemove(base + c.pos, c.del);
+      if (!c.ins.empty()) doc->LocalInsert(base + c.pos, c.ins);
+    }
+  }
+  return *doc;
+}
+
+// Sender's batches, one per iteration, made before timing: five
+// characters typed at a random place and sent as ChangesSince(last sent).
+// With `typo`, "helo" then the missing 'l' between its own 'l' and 'o':
+// the fix's origins are ops of the same change (issue 7, item 8).
+std::vector<Change> FiveCharBatches(const TextDoc& start, bool typo, int count) {
+  TextDoc sender(AgentId{2});
+  (void)sender.Merge(start);
+  std::mt19937_64 rng(typo ? 5 : 6);
+  std::vector<Change> out;
+  for (int i = 0; i < count; ++i) {
+    const Version sent = sender.GetVersion();
+    const size_t pos = rng() % (sender.size() + 1);
+    if (typo) {
+      sender.LocalInsert(pos, "helo");
+      sender.LocalInsert(pos + 3, "l");
+    } else {
+      sender.LocalInsert(pos, "hello");
+    }
+    for (Change& c : sender.ChangesSince(sent)) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// Both kinds of batch applied to a replica of the million-character
+// document, timed separately in the same run: the benchmark's time is the
+// typo fix's, ratio_vs_plain = typo fix / plain batch of the same size.
+void BM_TypoFixInsideItsBatch(benchmark::State& state) {
+  const TextDoc& doc = MillionCharDoc(state);
+  constexpr int kBatches = 2000;
+  static const std::vector<Change> typo = FiveCharBatches(doc, /*typo=*/true, kBatches);
+  static const std::vector<Change> plain = FiveCharBatches(doc, /*typo=*/false, kBatches);
+  TextDoc typo_receiver(AgentId{3}), plain_receiver(AgentId{4});
+  (void)typo_receiver.Merge(doc);
+  (void)plain_receiver.Merge(doc);
+  double typo_us = 0, plain_us = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    Clock::time_point start = Clock::now();
+    const Status p = plain_receiver.Integrate(plain[i]);
+    const double plain_one = UsSince(start);
+    start = Clock::now();
+    const Status t = typo_receiver.Integrate(typo[i]);
+    const double typo_one = UsSince(start);
+    if (!p.ok() || !t.ok()) state.SkipWithError("a batch was refused");
+    plain_us += plain_one;
+    typo_us += typo_one;
+    state.SetIterationTime(typo_one / 1e6);
+    ++i;
+  }
+  state.counters["typo_us"] = benchmark::Counter(typo_us, benchmark::Counter::kAvgIterations);
+  state.counters["plain_us"] = benchmark::Counter(plain_us, benchmark::Counter::kAvgIterations);
+  state.counters["ratio_vs_plain"] = plain_us > 0 ? typo_us / plain_us : 0;
+  state.counters["doc_chars"] = static_cast<double>(doc.size());
+}
+
+// Apply of a ready change that completes nothing, with 0 or 9,999 changes
+// held back waiting for an op that never comes (issue 7, item 4).
+void BM_ApplyWithHeldBack(benchmark::State& state) {
+  const auto held = static_cast<int>(state.range(0));
+  constexpr int kApplies = 200000;
+  static std::vector<Change> waiting, ready;
+  if (ready.empty()) {
+    TextDoc x(AgentId{7}), y(AgentId{8});
+    for (int i = 0; i < 10000; ++i) waiting.push_back(x.Insert(x.size(), "w"));
+    for (int i = 0; i < kApplies; ++i) ready.push_back(y.Insert(y.size(), "r"));
+  }
+  TextDoc receiver(AgentId{9});
+  for (int i = 1; i <= held; ++i) (void)receiver.Apply(waiting[i]);
+  if (receiver.PendingCount() != static_cast<size_t>(held)) state.SkipWithError("not held back");
+  size_t i = 0;
+  for (auto _ : state) {
+    Result<ot::TextOp> patch = receiver.Apply(ready[i++]);
+    benchmark::DoNotOptimize(patch);
+  }
+  if (receiver.PendingCount() != static_cast<size_t>(held)) state.SkipWithError("drained");
+  state.SetItemsProcessed(state.iterations());
+}
+
+// TextDoc::ValidateChange on ordinary keystrokes (issue 8, item 6), and
+// Integrate of the same changes in the same run: ratio_vs_integrate =
+// validate / integrate. On the final document of a sequential trace and
+// of the concurrent one (2 agents, 2,258 merges in its graph).
+void BM_ValidateChange(benchmark::State& state, const std::string& name, bool concurrent) {
+  static std::map<std::string, TextDoc> docs;
+  auto it = docs.find(name);
+  if (it == docs.end()) {
+    Prepared* p = Get(state, name, concurrent, /*crdt=*/!concurrent);
+    if (p == nullptr) return;
+    if (concurrent) {
+      Result<TextDoc> built = tools::BuildConcurrent(p->trace);
+      if (!built.ok()) return state.SkipWithError(built.status().ToString().c_str());
+      it = docs.emplace(name, std::move(*built)).first;
+    } else {
+      it = docs.emplace(name, *p->doc).first;
+    }
+  }
+  const TextDoc& doc = it->second;
+  constexpr int kChanges = 5000;
+  TextDoc sender(AgentId{20});
+  (void)sender.Merge(doc);
+  std::mt19937_64 rng(11);
+  std::vector<Change> changes;
+  for (int i = 0; i < kChanges; ++i) {
+    changes.push_back(sender.Insert(rng() % (sender.size() + 1), "k"));
+  }
+  TextDoc receiver(AgentId{21});
+  (void)receiver.Merge(doc);
+  double validate_us = 0, integrate_us = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    Clock::time_point start = Clock::now();
+    const Status v = receiver.ValidateChange(changes[i]);
+    const double validate = UsSince(start);
+    start = Clock::now();
+    const Status a = receiver.Integrate(changes[i]);
+    integrate_us += UsSince(start);
+    if (!v.ok() || !a.ok()) state.SkipWithError("an honest change was refused");
+    validate_us += validate;
+    state.SetIterationTime(validate / 1e6);
+    ++i;
+  }
+  state.counters["validate_us"] =
+      benchmark::Counter(validate_us, benchmark::Counter::kAvgIterations);
+  state.counters["integrate_us"] =
+      benchmark::Counter(integrate_us, benchmark::Counter::kAvgIterations);
+  state.counters["ratio_vs_integrate"] = integrate_us > 0 ? validate_us / integrate_us : 0;
+}
+
 void RegisterAll() {
   using Fn = void (*)(benchmark::State&, const std::string&);
   struct Spec {
@@ -375,6 +530,23 @@ void RegisterAll() {
   }
   for (const char* trace : kConcurrentTraces) {
     add({"BM_ConcurrentBuild", BM_ConcurrentBuild, true, false}, trace);
+  }
+  benchmark::RegisterBenchmark("BM_TypoFixInsideItsBatch/1M-chars", BM_TypoFixInsideItsBatch)
+      ->Iterations(2000)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_ApplyWithHeldBack", BM_ApplyWithHeldBack)
+      ->Arg(0)
+      ->Arg(9999)
+      ->Iterations(200000)
+      ->Unit(benchmark::kMicrosecond);
+  for (const auto& [trace, concurrent] :
+       {std::pair{"automerge-paper", false}, std::pair{"friendsforever", true}}) {
+    benchmark::RegisterBenchmark((std::string("BM_ValidateChange/") + trace).c_str(),
+                                 BM_ValidateChange, trace, concurrent)
+        ->Iterations(5000)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
   }
 }
 

@@ -2,6 +2,7 @@
 // op. Inputs are generated before timing starts; only the named work is timed.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,12 +80,23 @@ void BM_TransformRandomPair(benchmark::State& state) {
 }
 BENCHMARK(BM_TransformRandomPair);
 
-// One stale op across 10,000 keystrokes, one transform each.
+// The baseline for Rebase: the same transforms with a fresh op each.
+TextOp AllocatingRebase(const TextOp& op, const std::vector<TextOp>& history) {
+  TextOp rebased = op;
+  for (const TextOp& h : history) rebased = Transform(rebased, h, Side::kLeft);
+  return rebased;
+}
+
+// One stale op across 10,000 keystrokes, one transform each, as a server
+// catches up an op (ShareDB's convention: the arriving op is kLeft).
 void BM_RebaseOneByOne(benchmark::State& state) {
   const std::vector<TextOp>& history = KeystrokeHistory();
   const TextOp op = ClientOp();
+  if (!(Rebase(op, history) == AllocatingRebase(op, history))) {
+    state.SkipWithError("Rebase differs from the transforms one by one");
+  }
   for (auto _ : state) {
-    TextOp rebased = Rebase(op, history, Side::kRight);
+    TextOp rebased = Rebase(op, history);
     benchmark::DoNotOptimize(rebased);
   }
   state.SetItemsProcessed(state.iterations() * history.size());
@@ -95,14 +107,41 @@ BENCHMARK(BM_RebaseOneByOne)->Unit(benchmark::kMicrosecond);
 // Baseline for the one above, in the same run: a fresh op per transform.
 void BM_RebaseAllocating(benchmark::State& state) {
   const std::vector<TextOp>& history = KeystrokeHistory();
+  const TextOp op = ClientOp();
   for (auto _ : state) {
-    TextOp rebased = ClientOp();
-    for (const TextOp& h : history) rebased = Transform(rebased, h, Side::kRight);
+    TextOp rebased = AllocatingRebase(op, history);
     benchmark::DoNotOptimize(rebased);
   }
   state.SetItemsProcessed(state.iterations() * history.size());
 }
 BENCHMARK(BM_RebaseAllocating)->Unit(benchmark::kMicrosecond);
+
+// Both of the above in every iteration, so the ratio compares like with
+// like on this noisy machine. The reported time is Rebase's.
+void BM_RebaseVsAllocating(benchmark::State& state) {
+  using Clock = std::chrono::steady_clock;
+  const std::vector<TextOp>& history = KeystrokeHistory();
+  const TextOp op = ClientOp();
+  double rebase_us = 0;
+  double baseline_us = 0;
+  for (auto _ : state) {
+    Clock::time_point start = Clock::now();
+    TextOp rebased = Rebase(op, history);
+    benchmark::DoNotOptimize(rebased);
+    const double rebase = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    start = Clock::now();
+    TextOp baseline = AllocatingRebase(op, history);
+    benchmark::DoNotOptimize(baseline);
+    baseline_us += std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    rebase_us += rebase;
+    state.SetIterationTime(rebase / 1e6);
+  }
+  state.counters["rebase_us"] = benchmark::Counter(rebase_us, benchmark::Counter::kAvgIterations);
+  state.counters["baseline_us"] =
+      benchmark::Counter(baseline_us, benchmark::Counter::kAvgIterations);
+  state.counters["ratio_vs_baseline"] = baseline_us > 0 ? rebase_us / baseline_us : 0;
+}
+BENCHMARK(BM_RebaseVsAllocating)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 // The same rebase by composing the history first (timed), then one transform.
 void BM_RebaseComposeFirst(benchmark::State& state) {
@@ -110,7 +149,7 @@ void BM_RebaseComposeFirst(benchmark::State& state) {
   const TextOp op = ClientOp();
   for (auto _ : state) {
     const TextOp composed = ComposeAll(history);
-    TextOp rebased = Transform(op, composed, Side::kRight);
+    TextOp rebased = Transform(op, composed, Side::kLeft);
     benchmark::DoNotOptimize(rebased);
   }
   state.SetItemsProcessed(state.iterations() * history.size());

@@ -11,6 +11,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace quire::crdt {
@@ -32,6 +33,17 @@ struct Id {
   bool IsRoot() const { return agent.value == kRootAgent; }
   friend auto operator<=>(const Id&, const Id&) = default;
 };
+
+// "(agent, seq)": how error messages name an op.
+inline std::string ToString(const Id& id) {
+  // Appends rather than operator+: GCC 12 -O3 warns falsely (-Wrestrict) on the chain.
+  std::string s = "(";
+  s += std::to_string(id.agent.value);
+  s += ", ";
+  s += std::to_string(id.seq);
+  s += ")";
+  return s;
+}
 
 // agent -> the next seq not yet seen (so {} is the empty document).
 class Version {

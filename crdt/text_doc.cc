@@ -7,9 +7,7 @@
 
 namespace quire::crdt {
 
-uint64_t Op::Length() const {
-  return kind == Kind::kInsert ? utf8::CountCodePoints(text) : len;
-}
+uint64_t Op::Length() const { return kind == Kind::kInsert ? utf8::CountCodePoints(text) : len; }
 
 uint64_t Change::Length() const {
   uint64_t n = 0;
@@ -17,7 +15,8 @@ uint64_t Change::Length() const {
   return n;
 }
 
-TextDoc::TextDoc(AgentId agent) : state_(std::make_unique<internal::DocState>(agent)) {
+TextDoc::TextDoc(AgentId agent, const DocLimits& limits)
+    : state_(std::make_unique<internal::DocState>(agent, limits.Clamped())) {
   assert(agent.value != kRootAgent);
 }
 TextDoc::TextDoc(std::unique_ptr<internal::DocState> state) : state_(std::move(state)) {}
@@ -32,15 +31,17 @@ TextDoc::TextDoc(TextDoc&&) noexcept = default;
 TextDoc& TextDoc::operator=(TextDoc&&) noexcept = default;
 
 AgentId TextDoc::agent() const { return state_->agent(); }
+const DocLimits& TextDoc::limits() const { return state_->limits(); }
 
 Change TextDoc::Insert(size_t pos, std::string_view utf8) {
   assert(pos <= size());
-  assert(state_->history().size() + utf8.size() <= internal::DocState::kMaxOps);
+  assert(state_->CheckLocalEdit(ot::TextOp().Retain(pos).Insert(utf8)).ok());
   return state_->Insert(static_cast<uint32_t>(pos), utf8);
 }
 
 Change TextDoc::Remove(size_t pos, size_t len) {
   assert(pos + len <= size());
+  assert(state_->CheckLocalEdit(ot::TextOp().Retain(pos).Delete(len)).ok());
   return state_->Remove(static_cast<uint32_t>(pos), static_cast<uint32_t>(len));
 }
 
@@ -49,21 +50,20 @@ void TextDoc::LocalInsert(size_t pos, std::string_view utf8) {
   // One keystroke is the common case.
   const auto n = utf8.size() == 1 ? 1u : static_cast<uint32_t>(utf8::CountCodePoints(utf8));
   if (n == 0) return;
+  assert(state_->CheckLocalEdit(ot::TextOp().Retain(pos).Insert(utf8)).ok());
   internal::Lv left, right;
   state_->LocalInsert(static_cast<uint32_t>(pos), utf8, n, &left, &right);
 }
 
 void TextDoc::LocalRemove(size_t pos, size_t len) {
   assert(pos + len <= size());
+  assert(state_->CheckLocalEdit(ot::TextOp().Retain(pos).Delete(len)).ok());
   state_->LocalRemove(static_cast<uint32_t>(pos), static_cast<uint32_t>(len), nullptr);
 }
 
 Result<std::vector<Change>> TextDoc::ApplyLocalOp(const ot::TextOp& op) {
   if (op.BaseLength() > size()) return OutOfRange("op is longer than the document");
-  if (state_->history().size() + op.InsertedLength() + op.DeletedLength() >
-      internal::DocState::kMaxOps) {
-    return ResourceExhausted("the document would hold more than 2^31 ops");
-  }
+  QUIRE_RETURN_IF_ERROR(state_->CheckLocalEdit(op));
   std::vector<Change> changes;
   size_t pos = 0;
   for (const ot::Component& c : op.components()) {
@@ -72,11 +72,12 @@ Result<std::vector<Change>> TextDoc::ApplyLocalOp(const ot::TextOp& op) {
         pos += c.count;
         break;
       case ot::Component::Kind::kInsert:
-        changes.push_back(Insert(pos, c.text));
+        changes.push_back(state_->Insert(static_cast<uint32_t>(pos), c.text));
         pos += c.count;
         break;
       case ot::Component::Kind::kDelete:
-        changes.push_back(Remove(pos, c.count));
+        changes.push_back(
+            state_->Remove(static_cast<uint32_t>(pos), static_cast<uint32_t>(c.count)));
         break;
     }
   }
@@ -91,6 +92,8 @@ Result<ot::TextOp> TextDoc::Apply(const Change& change) {
 
 Status TextDoc::Integrate(const Change& change) { return state_->Apply(change, nullptr); }
 
+Status TextDoc::ValidateChange(const Change& change) { return state_->ValidateCausalPast(change); }
+
 std::vector<Change> TextDoc::ChangesSince(const Version& version) const {
   return state_->ChangesSince(version);
 }
@@ -103,6 +106,8 @@ std::vector<Id> TextDoc::MissingDependencies() const { return state_->MissingDep
 size_t TextDoc::PendingCount() const { return state_->PendingCount(); }
 size_t TextDoc::size() const { return state_->tree().visible_len(); }
 std::string TextDoc::Text() const { return state_->Text(); }
+uint64_t TextDoc::OpCount() const { return state_->history().size(); }
+uint64_t TextDoc::ByteSize() const { return state_->EncodedBytesBound(); }
 size_t TextDoc::MemoryUsage() const { return sizeof(*this) + state_->MemoryUsage(); }
 void TextDoc::CheckInvariants() const { state_->CheckInvariants(); }
 

@@ -5,12 +5,17 @@
 // set of Changes hold the same text. Concurrent runs typed at one place
 // never interleave, forwards or backwards (FugueMax semantics).
 //
+// A document stays within its DocLimits (crdt/limits.h): whatever would
+// take it past them is refused with ResourceExhausted, and Decode refuses
+// encodings past the limits it is given.
+//
 // Thread safety: const methods may run concurrently; anything else needs
 // external synchronization (in the server: the owning Room's strand).
 #ifndef QUIRE_CRDT_TEXT_DOC_H_
 #define QUIRE_CRDT_TEXT_DOC_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +24,7 @@
 #include "base/result.h"
 #include "crdt/change.h"
 #include "crdt/id.h"
+#include "crdt/limits.h"
 #include "ot/text_op.h"
 
 namespace quire::crdt {
@@ -29,8 +35,9 @@ class DocState;
 
 class TextDoc {
  public:
-  // REQUIRES: agent.value != kRootAgent.
-  explicit TextDoc(AgentId agent);
+  // REQUIRES: agent.value != kRootAgent. Limits above DocLimits::kMaxOps
+  // or kMaxBytes are clamped to them.
+  explicit TextDoc(AgentId agent, const DocLimits& limits = DocLimits());
   ~TextDoc();
   TextDoc(const TextDoc& other);
   TextDoc& operator=(const TextDoc& other);
@@ -38,12 +45,15 @@ class TextDoc {
   TextDoc& operator=(TextDoc&&) noexcept;
 
   AgentId agent() const;
+  const DocLimits& limits() const;
 
   // Inserts valid UTF-8 `utf8` before code point `pos`.
-  // REQUIRES: pos <= size(), `utf8` valid UTF-8, and the document stays
-  // under 2^31 ops in all (ApplyLocalOp checks this for input from outside).
+  // REQUIRES: pos <= size(), `utf8` valid UTF-8, and the edit keeps the
+  // document within limits() (ApplyLocalOp checks that for input from
+  // outside).
   Change Insert(size_t pos, std::string_view utf8);
-  // Removes `len` code points from `pos`. REQUIRES: pos + len <= size().
+  // Removes `len` code points from `pos`. REQUIRES: pos + len <= size(),
+  // and the edit keeps the document within limits().
   Change Remove(size_t pos, size_t len);
   // The same edits without building a Change: what an editor calls per
   // keystroke. It then sends ChangesSince(the version it sent last), which
@@ -51,25 +61,41 @@ class TextDoc {
   void LocalInsert(size_t pos, std::string_view utf8);
   void LocalRemove(size_t pos, size_t len);
   // Applies an ot:: op as local edits (how an OT client's op becomes CRDT
-  // changes). OutOfRange when the op does not fit; nothing changes then.
+  // changes). OutOfRange when the op does not fit the text,
+  // ResourceExhausted when it would take the document past limits();
+  // nothing changes then.
   Result<std::vector<Change>> ApplyLocalOp(const ot::TextOp& op);
 
   // Integrates a remote change and returns the patch it caused here. A
   // change whose dependencies (parents, an earlier seq of its agent) are
-  // missing is held back (at most 10,000 changes or 64 MiB) and integrated,
-  // with its patch, by the Apply that completes it; a duplicate changes nothing. InvalidArgument for a
-  // malformed or contradictory change, ResourceExhausted when too much is
-  // held back; in both cases the document is untouched.
+  // missing is held back (one copy per id; at most 10,000 changes or
+  // 64 MiB) and integrated, with its patch, by the Apply that completes
+  // it; a duplicate changes nothing. InvalidArgument for a malformed or
+  // contradictory change, ResourceExhausted when it would take the
+  // document past limits() or too much is held back; in every case the
+  // document is untouched.
   [[nodiscard]] Result<ot::TextOp> Apply(const Change& change);
 
   // Apply() without computing the patch: for replicas nobody displays (a
   // server relaying to CRDT peers, imports, simulations). Same checks.
   [[nodiscard]] Status Integrate(const Change& change);
 
+  // What a server runs before it integrates a change from a client it does
+  // not trust: checks the change against its causal past (docs/crdt.md,
+  // "Validating untrusted changes"): each insert's origins were adjacent
+  // in the version its parents name, and every op it references is in
+  // that version. OK for a duplicate; NotFound when a dependency is
+  // missing (nothing can be checked yet); InvalidArgument or
+  // ResourceExhausted for what Apply() would refuse or the checks find.
+  // Changes nothing visible (it is not const only because it settles
+  // internal counts).
+  [[nodiscard]] Status ValidateChange(const Change& change);
+
   // Changes that a replica at `version` lacks, in causal order: exactly
   // those ops, grouped into as few Changes as the history allows.
   std::vector<Change> ChangesSince(const Version& version) const;
   // Integrates everything `other` has that this replica lacks.
+  // ResourceExhausted when that would pass limits().
   [[nodiscard]] Status Merge(const TextDoc& other);
 
   Version GetVersion() const;
@@ -82,12 +108,22 @@ class TextDoc {
 
   size_t size() const;  // Visible code points.
   std::string Text() const;
+  // Ops in the history (what DocLimits::max_ops limits).
+  uint64_t OpCount() const;
+  // An upper bound of Encode()'s size before compression (what
+  // DocLimits::max_bytes limits; docs/crdt_format.md says what it counts).
+  uint64_t ByteSize() const;
 
   // The whole document with its full history, in the binary format of
-  // docs/crdt_format.md. Decode validates every byte: Corruption for
-  // anything that does not decode to a valid document.
+  // docs/crdt_format.md.
   std::string Encode() const;
-  static Result<TextDoc> Decode(std::string_view bytes, AgentId agent);
+  // Validates every byte: Corruption for anything that does not decode to
+  // a document Apply() could have built, ResourceExhausted for one past
+  // `limits` (refused before decompressing when its stated size is).
+  // Time and memory are linear in the decoded size, never in a count the
+  // bytes claim. The document keeps `limits`.
+  static Result<TextDoc> Decode(std::string_view bytes, AgentId agent,
+                                const DocLimits& limits = DocLimits());
 
   // Bytes of memory the document holds (its structures' capacities).
   size_t MemoryUsage() const;

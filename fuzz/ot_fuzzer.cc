@@ -2,7 +2,10 @@
 // - even: the rest is wire bytes for DecodeOp, which must return an op or
 //   an error; a decoded op must re-encode to an op equal to itself;
 // - odd: the rest builds a document and two ops on it; TP1 (both sides),
-//   compose and invert must hold. A violation aborts.
+//   ShareDB's conventions (the server's Rebase of a over b is the client's
+//   TransformX, and both reach one text), compose, invert and the bounds
+//   of TransformPosition must hold. A violation aborts. (Exact agreement
+//   with ot-text-unicode is tests/ot/ot_diff.js's job: it needs Node.)
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -82,12 +85,23 @@ void CheckLaws(Bytes& in) {
     std::abort();
   if (MustApply(sb, Transform(a, b, Side::kRight)) != MustApply(sa, Transform(b, a, Side::kLeft)))
     std::abort();
+  TextOp local = a;
+  TextOp remote = b;
+  quire::ot::TransformX(&local, &remote);
+  if (!(quire::ot::Rebase(a, {&b, 1}) == local)) std::abort();
+  if (MustApply(sb, local) != MustApply(sa, remote)) std::abort();
   const TextOp b2 = Transform(b, a, Side::kRight);
   if (MustApply(doc, Compose(a, b2)) != MustApply(sa, b2)) std::abort();
   const TextOp c = OpFrom(in, quire::utf8::CountCodePoints(sa));
   if (MustApply(doc, Compose(a, c)) != MustApply(sa, c)) std::abort();
   auto inv = quire::ot::Invert(a, doc);
   if (!inv.ok() || MustApply(sa, *inv) != doc) std::abort();
+  const size_t after = quire::utf8::CountCodePoints(sa);
+  for (size_t p = 0; p <= len; ++p) {
+    const size_t before_pos = TransformPosition(p, a, quire::ot::Stick::kBefore);
+    const size_t after_pos = TransformPosition(p, a, quire::ot::Stick::kAfter);
+    if (before_pos > after_pos || after_pos > after) std::abort();
+  }
 }
 
 void CheckDecode(const uint8_t* data, size_t size) {

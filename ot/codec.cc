@@ -1,65 +1,89 @@
 #include "ot/codec.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace quire::ot {
+namespace {
 
-void EncodeOp(const TextOp& op, msgpack::Writer& writer) {
-  writer.ArrayHeader(static_cast<uint32_t>(op.components().size()));
+// The vector reserves at most this many components up front and grows as
+// they arrive, so a count the input claims costs nothing by itself.
+constexpr uint32_t kReserveAtMost = 16;
+
+std::string ComponentName(uint32_t i) { return "op: component " + std::to_string(i); }
+
+}  // namespace
+
+void EncodeOp(const TextOp& op, wire::Packer& pk) {
+  pk.pack_array(static_cast<uint32_t>(op.components().size()));
   for (const Component& c : op.components()) {
     switch (c.kind) {
-      case Component::Kind::kRetain: writer.Uint(c.count); break;
-      case Component::Kind::kInsert: writer.Str(c.text); break;
-      case Component::Kind::kDelete: writer.Int(-static_cast<int64_t>(c.count)); break;
+      case Component::Kind::kRetain:
+        pk.pack_uint64(c.count);
+        break;
+      case Component::Kind::kInsert:
+        wire::PackStr(pk, c.text);
+        break;
+      case Component::Kind::kDelete:
+        pk.pack_int64(-static_cast<int64_t>(c.count));
+        break;
     }
   }
 }
 
 std::string EncodeOp(const TextOp& op) {
-  std::string out;
-  msgpack::Writer writer(&out);
-  EncodeOp(op, writer);
-  return out;
+  wire::Buffer buf;
+  wire::Packer pk(buf);
+  EncodeOp(op, pk);
+  return buf.Take();
 }
 
-Result<TextOp> ReadOp(msgpack::Reader& reader) {
+Result<TextOp> ReadOp(wire::Reader& reader) {
   uint32_t n;
-  if (reader.Peek() != msgpack::Type::kArray) {
+  if (reader.Peek() != wire::Type::kArray) {
     return InvalidArgument("op: expected an array of components");
   }
   if (!reader.ArrayHeader(&n)) {
+    if (reader.error() == wire::Error::kLimit) {
+      return ResourceExhausted("op: more components than the reader's limit");
+    }
     return InvalidArgument(
         "op: array header is truncated or claims more components than there are bytes");
   }
   if (n > kMaxWireComponents) {
-    return ResourceExhausted("op: more than " + std::to_string(kMaxWireComponents) +
-                             " components");
+    return ResourceExhausted("op: more than " + std::to_string(kMaxWireComponents) + " components");
   }
   std::vector<Component> components;
-  components.reserve(n);
+  components.reserve(std::min(n, kReserveAtMost));
   for (uint32_t i = 0; i < n; ++i) {
-    const std::string where = "op: component " + std::to_string(i);
     switch (reader.Peek()) {
-      case msgpack::Type::kInt: {
+      case wire::Type::kInt: {
         int64_t v;
-        if (!reader.Int(&v)) return InvalidArgument(where + " is not a 64-bit signed integer");
-        if (v == 0) return InvalidArgument(where + " has length 0");
+        if (!reader.Int(&v)) {
+          return InvalidArgument(ComponentName(i) + " is not a 64-bit signed integer");
+        }
+        if (v == 0) return InvalidArgument(ComponentName(i) + " has length 0");
         // -v cannot overflow: v >= INT64_MIN + 1 is checked by the limit first.
         if (v < -static_cast<int64_t>(kMaxLength) || v > static_cast<int64_t>(kMaxLength)) {
-          return InvalidArgument(where + " is longer than the limit");
+          return InvalidArgument(ComponentName(i) + " is longer than the limit");
         }
         components.push_back(v > 0 ? Component::Retain(static_cast<size_t>(v))
                                    : Component::Delete(static_cast<size_t>(-v)));
         break;
       }
-      case msgpack::Type::kStr: {
+      case wire::Type::kStr: {
         std::string_view s;
-        if (!reader.Str(&s)) return InvalidArgument(where + " is a truncated string");
+        if (!reader.Str(&s)) {
+          return ResourceExhausted(ComponentName(i) + " is longer than the reader's limit");
+        }
         components.push_back(Component{Component::Kind::kInsert, 0, std::string(s)});
         break;
       }
+      case wire::Type::kInvalid:  // The reader has failed and knows why.
+        return InvalidArgument(ComponentName(i) + " is " +
+                               std::string(wire::ErrorName(reader.error())));
       default:
-        return InvalidArgument(where + " is neither an integer nor a string");
+        return InvalidArgument(ComponentName(i) + " is neither an integer nor a string");
     }
   }
   Result<TextOp> op = TextOp::FromComponents(std::move(components));
@@ -68,7 +92,7 @@ Result<TextOp> ReadOp(msgpack::Reader& reader) {
 }
 
 Result<TextOp> DecodeOp(std::string_view bytes) {
-  msgpack::Reader reader(bytes);
+  wire::Reader reader(bytes);
   Result<TextOp> op = ReadOp(reader);
   if (op.ok() && !reader.done()) return InvalidArgument("op: trailing bytes after the op");
   return op;

@@ -59,6 +59,18 @@ class Cursor {
   size_t bytes_ = 0;  // Bytes consumed of component i_'s text.
 };
 
+// Appends what is left of the op under `c` to `out`, as it is.
+void AppendRest(Cursor& c, TextOp& out) {
+  while (!c.done()) {
+    const size_t n = c.remaining();
+    switch (c.kind()) {
+      case Kind::kRetain: out.Retain(n); c.Skip(n); break;
+      case Kind::kDelete: out.Delete(n); c.Skip(n); break;
+      case Kind::kInsert: out.Insert(c.TakeText(n), n); break;
+    }
+  }
+}
+
 }  // namespace
 
 Component Component::Insert(std::string_view utf8) {
@@ -109,7 +121,9 @@ Result<TextOp> TextOp::FromComponents(std::vector<Component> components) {
 
 void TextOp::FlushRetain() {
   if (pending_retain_ == 0) return;
-  components_.push_back(Component::Retain(pending_retain_));
+  Component& c = components_.emplace_back();  // In place: no string to move.
+  c.kind = Kind::kRetain;
+  c.count = pending_retain_;
   pending_retain_ = 0;
 }
 
@@ -125,27 +139,15 @@ TextOp& TextOp::Insert(std::string_view utf8) {
 TextOp& TextOp::Insert(std::string_view utf8, size_t code_points) {
   if (code_points == 0) return *this;
   FlushRetain();
-  if (!components_.empty()) {
-    Component* last = &components_.back();
-    if (last->kind == Kind::kDelete) {
-      // Canonical order: where an insert meets a delete, the insert comes
-      // first (both orders give the same text).
-      const size_t n = components_.size();
-      if (n >= 2 && components_[n - 2].kind == Kind::kInsert) {
-        last = &components_[n - 2];
-      } else {
-        components_.insert(components_.end() - 1,
-                           Component{Kind::kInsert, code_points, std::string(utf8)});
-        return *this;
-      }
-    }
-    if (last->kind == Kind::kInsert) {
-      last->text.append(utf8);
-      last->count += code_points;
-      return *this;
-    }
+  if (!components_.empty() && components_.back().kind == Kind::kInsert) {
+    components_.back().text.append(utf8);
+    components_.back().count += code_points;
+  } else {
+    Component& c = components_.emplace_back();
+    c.kind = Kind::kInsert;
+    c.count = code_points;
+    c.text.append(utf8);  // Into the new, empty string.
   }
-  components_.push_back(Component{Kind::kInsert, code_points, std::string(utf8)});
   return *this;
 }
 
@@ -155,7 +157,9 @@ TextOp& TextOp::Delete(size_t n) {
   if (!components_.empty() && components_.back().kind == Kind::kDelete) {
     components_.back().count += n;
   } else {
-    components_.push_back(Component::Delete(n));
+    Component& c = components_.emplace_back();
+    c.kind = Kind::kDelete;
+    c.count = n;
   }
   return *this;
 }
@@ -254,73 +258,93 @@ TextOp Transform(const TextOp& a, const TextOp& b, Side side) {
   return out;
 }
 
+// ot-text-unicode's transform, step for step: it walks b's components and
+// takes from a as each needs, and the order of the output's components
+// (which TransformPosition and later transforms see) depends on exactly
+// when a's inserts are taken. An insert of a is taken whole as soon as it
+// is met while b retains or deletes, or on a tie when a is kLeft; one met
+// just as b's retain or delete ends waits for b's next component.
 void Transform(const TextOp& a, const TextOp& b, Side side, TextOp* out_op) {
   TextOp& out = *out_op;
   out.components_.clear();
   out.pending_retain_ = 0;
   Cursor ca(a.components());
-  Cursor cb(b.components());
-  while (!ca.done()) {
-    // Inserts first. On a tie (both insert here) the left side goes first.
-    if (ca.kind() == Kind::kInsert && (side == Side::kLeft || cb.kind() != Kind::kInsert)) {
-      const size_t n = ca.remaining();
-      out.Insert(ca.TakeText(n), n);
+  auto take_insert = [&ca, &out] {
+    const size_t n = ca.remaining();
+    out.Insert(ca.TakeText(n), n);
+  };
+  for (const Component& cb : b.components()) {
+    if (cb.kind == Kind::kInsert) {
+      // A tie: kLeft puts a's insert (if it has one here) first.
+      if (side == Side::kLeft && ca.kind() == Kind::kInsert) take_insert();
+      out.Retain(cb.count);  // Keep b's inserted text.
       continue;
     }
-    if (cb.kind() == Kind::kInsert) {
-      const size_t n = cb.remaining();
-      out.Retain(n);  // Keep b's inserted text.
-      cb.Skip(n);
-      continue;
-    }
-    const size_t n = std::min(ca.remaining(), cb.remaining());
-    if (cb.kind() == Kind::kRetain) {
-      if (ca.kind() == Kind::kRetain) {
-        out.Retain(n);
-      } else {
-        out.Delete(n);
+    // b retains or deletes n code points of the old text.
+    size_t n = cb.count;
+    while (n > 0) {
+      if (ca.kind() == Kind::kInsert) {
+        take_insert();
+        continue;
       }
+      const size_t k = std::min(n, ca.remaining());
+      if (cb.kind == Kind::kRetain) {
+        if (ca.kind() == Kind::kRetain) {
+          out.Retain(k);
+        } else {
+          out.Delete(k);
+        }
+      }  // Where b deleted, the text a retained or deleted is gone already.
+      ca.Skip(k);
+      n -= k;
     }
-    // Where b deleted, the text a retained or deleted is gone already.
-    ca.Skip(n);
-    cb.Skip(n);
   }
+  AppendRest(ca, out);  // The rest of a, past the end of b.
 }
 
+void TransformX(TextOp* local, TextOp* remote) {
+  TextOp local2 = Transform(*local, *remote, Side::kLeft);
+  *remote = Transform(*remote, *local, Side::kRight);
+  *local = std::move(local2);
+}
+
+// ot-text-unicode's compose, step for step: it walks b's components and
+// takes from a as each needs. b's inserts are emitted when met, so they go
+// before a delete of a at the same place unless b's retain or delete has
+// already passed over that delete; a's deletes are taken whole.
 TextOp Compose(const TextOp& a, const TextOp& b) {
   TextOp out;
   Cursor ca(a.components());
-  Cursor cb(b.components());
-  while (!(ca.done() && cb.done())) {
-    // a's deletes happen before b sees the text.
-    if (ca.kind() == Kind::kDelete) {
-      out.Delete(ca.remaining());
-      ca.Skip(ca.remaining());
+  for (const Component& cb : b.components()) {
+    if (cb.kind == Kind::kInsert) {
+      out.Insert(cb.text, cb.count);
       continue;
     }
-    if (cb.kind() == Kind::kInsert) {
-      const size_t n = cb.remaining();
-      out.Insert(cb.TakeText(n), n);
-      continue;
-    }
-    const size_t n = std::min(ca.remaining(), cb.remaining());
-    if (ca.kind() == Kind::kRetain) {
-      // cb is a retain or a delete here, and at most one of the two is the
-      // endless tail (the loop ends when both are), so n is finite.
-      if (cb.kind() == Kind::kRetain) {
-        out.Retain(n);
-      } else {
-        out.Delete(n);
+    // b retains or deletes n code points of a's result.
+    size_t n = cb.count;
+    while (n > 0) {
+      if (ca.kind() == Kind::kDelete) {  // a's deletes happen before b sees the text.
+        out.Delete(ca.remaining());
+        ca.Skip(ca.remaining());
+        continue;
       }
-    } else if (cb.kind() == Kind::kRetain) {  // a inserts, b keeps it.
-      out.Insert(ca.TakeText(n), n);
-      cb.Skip(n);
-      continue;
+      const size_t k = std::min(n, ca.remaining());
+      if (ca.kind() == Kind::kRetain) {
+        if (cb.kind == Kind::kRetain) {
+          out.Retain(k);
+        } else {
+          out.Delete(k);
+        }
+        ca.Skip(k);
+      } else if (cb.kind == Kind::kRetain) {  // a inserts, b keeps it.
+        out.Insert(ca.TakeText(k), k);
+      } else {  // a inserts and b deletes it: nothing remains.
+        ca.Skip(k);
+      }
+      n -= k;
     }
-    // a inserts and b deletes it: nothing remains.
-    ca.Skip(n);
-    cb.Skip(n);
   }
+  AppendRest(ca, out);  // The rest of a, past the end of b.
   return out;
 }
 
@@ -331,10 +355,10 @@ TextOp ComposeAll(std::span<const TextOp> ops) {
   return Compose(ComposeAll(ops.first(mid)), ComposeAll(ops.subspan(mid)));
 }
 
-TextOp Rebase(TextOp op, std::span<const TextOp> history, Side side) {
+TextOp Rebase(TextOp op, std::span<const TextOp> history) {
   TextOp scratch;
   for (const TextOp& h : history) {
-    Transform(op, h, side, &scratch);
+    Transform(op, h, Side::kLeft, &scratch);
     std::swap(op, scratch);
   }
   return op;
@@ -367,25 +391,28 @@ Result<TextOp> Invert(const TextOp& op, std::string_view text) {
   return out;
 }
 
+// ot-text-unicode's transformPosition: `pos` and `at` both count code
+// points of the new document as the walk goes, and the walk stops as soon
+// as it passes the caret (kBefore: reaches it), so what follows a caret
+// never moves it. A delete does not advance `at`: the deleted text is gone.
 size_t TransformPosition(size_t pos, const TextOp& op, Stick stick) {
-  size_t base = 0;  // Code points of the old document walked so far.
-  size_t out = pos;
+  size_t at = 0;
   for (const Component& c : op.components()) {
-    if (base > pos) break;
+    if (pos < at || (pos == at && stick == Stick::kBefore)) break;
     switch (c.kind) {
       case Kind::kRetain:
-        base += c.count;
+        at += c.count;
         break;
       case Kind::kInsert:
-        if (base < pos || stick == Stick::kAfter) out += c.count;
+        at += c.count;
+        pos += c.count;
         break;
       case Kind::kDelete:
-        out -= std::min(c.count, pos - base);
-        base += c.count;
+        pos -= std::min(c.count, pos - at);
         break;
     }
   }
-  return out;
+  return pos;
 }
 
 }  // namespace quire::ot

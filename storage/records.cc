@@ -6,34 +6,42 @@
 namespace quire::storage {
 namespace {
 
-std::string Where(std::string_view doc, uint64_t seq, const char* what) {
-  std::string s = "document '";
-  s.append(doc);
-  s += "' ";
-  s += what;
-  s += " ";
-  s += std::to_string(seq);
-  return s;
+// The CRC of a key, to continue over the payload: Crc32(payload, KeyCrc)
+// is the CRC of key and payload together.
+uint32_t MetaKeyCrc(std::string_view doc) { return Crc32(doc); }
+uint32_t SeqKeyCrc(std::string_view doc, uint64_t seq) {
+  char tail[9];
+  tail[0] = '\0';
+  for (int i = 0; i < 8; ++i) tail[1 + i] = static_cast<char>(seq >> (8 * (7 - i)));
+  return Crc32(std::string_view(tail, sizeof(tail)), Crc32(doc));
 }
 
-// [version][crc32 of payload, u32le][payload]
-std::string Wrap(const std::string& payload) {
+// [version 2][crc32 of key and payload, u32le][payload]
+std::string Wrap(uint32_t key_crc, std::string_view payload) {
   std::string out(1, static_cast<char>(kRecordVersion));
-  PutFixed32(&out, Crc32(payload));
+  PutFixed32(&out, Crc32(payload, key_crc));
   out += payload;
   return out;
 }
 
-Result<std::string_view> Unwrap(std::string_view value, const std::string& where) {
-  if (value.size() < 5) return Corruption(where + ": value truncated");
-  if (static_cast<uint8_t>(value[0]) != kRecordVersion) {
-    return Corruption(where + ": unknown record version " +
-                      std::to_string(static_cast<uint8_t>(value[0])));
+// The payload, and the version it was written with (1 or 2). `where`
+// names the record in errors; it runs only on an error, so reading a
+// good record builds no strings.
+template <typename Where>
+Result<std::string_view> Unwrap(std::string_view value, uint32_t key_crc, const Where& where,
+                                uint8_t* version) {
+  if (value.size() < 5) return Corruption(where() + ": value truncated");
+  *version = static_cast<uint8_t>(value[0]);
+  if (*version != 1 && *version != 2) {
+    return Corruption(where() + ": unknown record version " + std::to_string(*version));
   }
   std::string_view rest = value.substr(1);
   uint32_t crc;
   GetFixed32(&rest, &crc);
-  if (Crc32(rest) != crc) return Corruption(where + ": checksum mismatch");
+  // Version 1 checked the payload alone.
+  if (Crc32(rest, *version == 1 ? 0 : key_crc) != crc) {
+    return Corruption(where() + ": checksum mismatch");
+  }
   return rest;
 }
 
@@ -52,6 +60,22 @@ void PutString(std::string* out, std::string_view s) {
 
 }  // namespace
 
+std::string DocName(std::string_view doc) {
+  std::string s = "document '";
+  s.append(doc);
+  s += "'";
+  return s;
+}
+
+std::string RecordName(std::string_view doc, std::string_view what, uint64_t seq) {
+  std::string s = DocName(doc);
+  s += " ";
+  s.append(what);
+  s += " ";
+  s += std::to_string(seq);
+  return s;
+}
+
 Status ValidateDocName(std::string_view doc) {
   if (doc.empty() || doc.size() > 256) {
     return InvalidArgument("document name must be 1 to 256 bytes");
@@ -66,6 +90,12 @@ Status ValidateDocName(std::string_view doc) {
 std::string DocPrefix(std::string_view doc) {
   std::string key(doc);
   key.push_back('\0');
+  return key;
+}
+
+std::string DocEnd(std::string_view doc) {
+  std::string key(doc);
+  key.push_back('\x01');
   return key;
 }
 
@@ -89,25 +119,26 @@ Status ParseSeqKey(std::string_view key, std::string_view* doc, uint64_t* seq) {
   return Status::Ok();
 }
 
-std::string EncodeChangeRecord(const NewChange& change) {
+std::string EncodeChangeRecord(std::string_view doc, uint64_t seq, const NewChange& change) {
   std::string payload;
   PutVarint(&payload, ZigZag(change.time_ms));
   PutString(&payload, change.author);
   PutString(&payload, change.change);
-  return Wrap(payload);
+  return Wrap(SeqKeyCrc(doc, seq), payload);
 }
 
 Result<StoredChange> DecodeChangeRecord(std::string_view doc, uint64_t seq,
                                         std::string_view value) {
-  const std::string where = Where(doc, seq, "change");
-  QUIRE_ASSIGN_OR_RETURN(std::string_view in, Unwrap(value, where));
+  auto where = [&] { return RecordName(doc, "change", seq); };
+  uint8_t version;
+  QUIRE_ASSIGN_OR_RETURN(std::string_view in, Unwrap(value, SeqKeyCrc(doc, seq), where, &version));
   StoredChange out;
   out.seq = seq;
   uint64_t time;
   std::string_view author, change;
   if (!GetVarint(&in, &time) || !GetString(&in, &author) || !GetString(&in, &change) ||
       !in.empty()) {
-    return Corruption(where + ": malformed change record");
+    return Corruption(where() + ": malformed change record");
   }
   out.time_ms = UnZigZag(time);
   out.author.assign(author);
@@ -115,35 +146,38 @@ Result<StoredChange> DecodeChangeRecord(std::string_view doc, uint64_t seq,
   return out;
 }
 
-std::string EncodeSnapshotRecord(std::string_view doc_bytes) {
-  return Wrap(std::string(doc_bytes));
+std::string EncodeSnapshotRecord(std::string_view doc, uint64_t seq, std::string_view doc_bytes) {
+  return Wrap(SeqKeyCrc(doc, seq), doc_bytes);
 }
 
 Result<std::string_view> DecodeSnapshotRecord(std::string_view doc, uint64_t seq,
                                               std::string_view value) {
-  return Unwrap(value, Where(doc, seq, "snapshot"));
+  uint8_t version;
+  return Unwrap(
+      value, SeqKeyCrc(doc, seq), [&] { return RecordName(doc, "snapshot", seq); }, &version);
 }
 
-std::string EncodeMetaRecord(const DocMeta& m) {
+std::string EncodeMetaRecord(std::string_view doc, const DocMeta& m) {
   std::string payload;
   for (uint64_t v : {m.epoch, m.head_seq, m.first_seq, m.snapshot_seq, ZigZag(m.created_ms),
                      ZigZag(m.updated_ms), m.change_bytes, m.snapshot_bytes,
-                     m.changes_since_snapshot, m.bytes_since_snapshot}) {
+                     m.changes_since_snapshot, m.bytes_since_snapshot, m.history_bytes}) {
     PutVarint(&payload, v);
   }
-  return Wrap(payload);
+  return Wrap(MetaKeyCrc(doc), payload);
 }
 
 Result<DocMeta> DecodeMetaRecord(std::string_view doc, std::string_view value) {
-  std::string where = "document '";
-  where.append(doc);
-  where += "' metadata";
-  QUIRE_ASSIGN_OR_RETURN(std::string_view in, Unwrap(value, where));
-  uint64_t v[10];
-  for (uint64_t& x : v) {
-    if (!GetVarint(&in, &x)) return Corruption(where + ": malformed record");
+  auto where = [&] { return DocName(doc) + " metadata"; };
+  uint8_t version;
+  QUIRE_ASSIGN_OR_RETURN(std::string_view in, Unwrap(value, MetaKeyCrc(doc), where, &version));
+  // Version 1 had ten fields: no history_bytes.
+  uint64_t v[11];
+  const size_t fields = version == 1 ? 10 : 11;
+  for (size_t i = 0; i < fields; ++i) {
+    if (!GetVarint(&in, &v[i])) return Corruption(where() + ": malformed record");
   }
-  if (!in.empty()) return Corruption(where + ": trailing bytes");
+  if (!in.empty()) return Corruption(where() + ": trailing bytes");
   DocMeta m;
   m.epoch = v[0];
   m.head_seq = v[1];
@@ -155,9 +189,12 @@ Result<DocMeta> DecodeMetaRecord(std::string_view doc, std::string_view value) {
   m.snapshot_bytes = v[7];
   m.changes_since_snapshot = v[8];
   m.bytes_since_snapshot = v[9];
+  // Version 1 did not count dropped changes: what the log holds is the
+  // nearest it knows.
+  m.history_bytes = version == 1 ? m.change_bytes : v[10];
   if (m.epoch == 0 || m.first_seq == 0 || m.first_seq > m.head_seq + 1 ||
       m.snapshot_seq > m.head_seq) {
-    return Corruption(where + ": inconsistent fields");
+    return Corruption(where() + ": inconsistent fields");
   }
   return m;
 }

@@ -40,6 +40,7 @@ int RunExport(const std::vector<std::string>& args);
 int RunImport(const std::vector<std::string>& args);
 int RunVerify(const std::vector<std::string>& args);
 int RunCompact(const std::vector<std::string>& args);
+int RunSalvage(const std::vector<std::string>& args);
 
 }  // namespace quire::tools
 

@@ -25,6 +25,8 @@ constexpr Command kCommands[] = {
      RunVerify},
     {"compact", "--data DIR DOC [--keep-log]",
      "snapshot at the head, drop the changes it covers, reclaim space", RunCompact},
+    {"salvage", "--data DIR", "open a directory with a damaged write-ahead log, dropping what follows",
+     RunSalvage},
 };
 
 void PrintUsage(std::ostream& out) {

@@ -28,7 +28,7 @@ long PeakRssKb() {
 }
 
 Status InternalError(std::string message) {
-  return Status(StatusCode::kInternal, std::move(message));
+  return Internal(std::move(message));
 }
 
 // Agents for replicas that make no edits of their own, above every agent

@@ -1,10 +1,12 @@
-// quire inspect | export | import | verify | compact: operating on a data
-// directory (the server's embedded RocksDB store) directly. Run them on a
-// directory no server has open.
+// quire inspect | export | import | verify | compact | salvage: operating
+// on a data directory (the server's embedded RocksDB store) directly. Run
+// them on a directory no server has open. inspect, export and verify open
+// it read only: they never create or change anything.
 #include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -70,9 +72,13 @@ std::optional<Args> Parse(const std::vector<std::string>& argv, std::string* err
   return a;
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, bool create) {
+enum class Access { kRead, kWrite, kCreate, kSalvage };
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, Access access) {
   storage::StoreOptions o;
-  o.create_if_missing = create;
+  o.read_only = access == Access::kRead;
+  o.create_if_missing = access == Access::kCreate;
+  o.salvage_damaged_wal = access == Access::kSalvage;
   o.snapshot_every_changes = 0;  // The tool takes snapshots when asked.
   o.snapshot_every_bytes = 0;
   return storage::OpenRocksDbStore(dir, o);
@@ -84,6 +90,12 @@ int Fail(const Status& s) {
                  s.code() == StatusCode::kIoError
              ? kExitUsage
              : kExitFailed;
+}
+
+// For input the user gave that cannot be used (whatever its code): exit 2.
+int FailInput(const Status& s) {
+  std::cerr << "quire: " << s.ToString() << "\n";
+  return kExitUsage;
 }
 
 std::string Time(int64_t ms) {
@@ -143,7 +155,8 @@ constexpr char kImportHelp[] =
     "Creates DOC from FILE: an editing trace (*.json or *.json.gz, see\n"
     "../shared/traces/README.md) becomes a document with its whole history,\n"
     "one change per edit; any other file is UTF-8 text inserted by one\n"
-    "change. DOC must not exist yet.\n";
+    "change. DOC must not exist yet, and must fit the document size limit\n"
+    "(64 MiB of changes); otherwise nothing is written.\n";
 
 constexpr char kVerifyHelp[] =
     "usage: quire verify --data DIR\n"
@@ -157,13 +170,63 @@ constexpr char kCompactHelp[] =
     "history stays in the snapshot; per-change authors and server times go)\n"
     "unless --keep-log, and compacts the storage.\n";
 
+constexpr char kSalvageHelp[] =
+    "usage: quire salvage --data DIR\n"
+    "Opens a data directory whose write-ahead log is damaged before its end\n"
+    "(which every other command refuses), keeping the writes before the\n"
+    "damage and dropping every later one, acknowledged changes included.\n"
+    "Back DIR up first; run quire verify after.\n";
+
+// The changes that make a document from FILE (an editing trace or text),
+// or why there are none: nothing is written before they are all built.
+Result<std::vector<crdt::Change>> ChangesFromFile(const std::string& file) {
+  std::vector<crdt::Change> changes;
+  const bool is_trace = file.ends_with(".json") || file.ends_with(".json.gz");
+  if (is_trace) {
+    QUIRE_ASSIGN_OR_RETURN(Trace trace, LoadTrace(file));
+    QUIRE_RETURN_IF_ERROR(ValidateTrace(trace));
+    if (trace.concurrent) {
+      QUIRE_ASSIGN_OR_RETURN(crdt::TextDoc doc, BuildConcurrent(trace));
+      return doc.ChangesSince(crdt::Version());
+    }
+    crdt::TextDoc doc(crdt::AgentId{1});
+    for (const Txn& txn : trace.txns) {
+      // One change per edit, as a client sending each keystroke would.
+      for (const Patch& p : txn.patches) {
+        if (p.del > 0) changes.push_back(doc.Remove(p.pos, p.del));
+        if (!p.ins.empty()) changes.push_back(doc.Insert(p.pos, p.ins));
+      }
+    }
+    return changes;
+  }
+  // A text file: refuse what cannot fit before reading it into memory.
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(file, ec);
+  if (ec) return IoError("cannot read " + file + ": " + ec.message());
+  if (size > storage::kMaxDocumentBytes) {
+    return ResourceExhausted(file + " is " + std::to_string(size) +
+                             " bytes, larger than a document may be (" +
+                             std::to_string(storage::kMaxDocumentBytes) + " bytes)");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return IoError("cannot read " + file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (Result<size_t> ok = utf8::Validate(text); !ok.ok()) {
+    return InvalidArgument(file + ": " + ok.status().message());
+  }
+  crdt::TextDoc doc(crdt::AgentId{1});
+  if (!text.empty()) changes.push_back(doc.Insert(0, text));
+  return changes;
+}
+
 }  // namespace
 
 int RunInspect(const std::vector<std::string>& argv) {
   Args args;
   int exit = kExitOk;
-  if (!ParseFor(argv, kInspectHelp, 0, 1, "inspect takes at most one DOC", &args, &exit)) return exit;
-  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
+  if (!ParseFor(argv, kInspectHelp, 0, 1, "inspect takes at most one DOC", &args, &exit))
+    return exit;
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kRead);
   if (!store.ok()) return Fail(store.status());
   std::vector<std::string> names;
   if (args.positional.empty()) {
@@ -182,9 +245,9 @@ int RunInspect(const std::vector<std::string>& argv) {
       problems = true;
       continue;
     }
-    std::cout << name << ": epoch " << m->epoch << ", seqs " << m->first_seq << ".."
-              << m->head_seq << ", snapshot at " << m->snapshot_seq << " (" << m->snapshot_bytes
-              << " B), log " << m->change_bytes << " B, " << m->changes_since_snapshot
+    std::cout << name << ": epoch " << m->epoch << ", seqs " << m->first_seq << ".." << m->head_seq
+              << ", snapshot at " << m->snapshot_seq << " (" << m->snapshot_bytes << " B), log "
+              << m->change_bytes << " B, " << m->changes_since_snapshot
               << " changes since the snapshot, created " << Time(m->created_ms) << ", updated "
               << Time(m->updated_ms) << "\n";
     if (!args.positional.empty()) {
@@ -203,13 +266,16 @@ int RunExport(const std::vector<std::string>& argv) {
   Args args;
   int exit = kExitOk;
   if (!ParseFor(argv, kExportHelp, 1, 1, "export takes one DOC", &args, &exit)) return exit;
-  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kRead);
   if (!store.ok()) return Fail(store.status());
   const crdt::AgentId reader{UINT64_MAX - 2};
   Result<storage::LoadedTextDoc> doc =
       args.at ? storage::LoadTextDocAt(**store, args.positional[0], *args.at, reader)
-            : storage::LoadTextDoc(**store, args.positional[0], reader);
+              : storage::LoadTextDoc(**store, args.positional[0], reader);
   if (!doc.ok()) return Fail(doc.status());
+  for (const std::string& skipped : doc->skipped_snapshots) {
+    std::cerr << "quire: warning: passed over a snapshot: " << skipped << "\n";
+  }
   std::cout << doc->doc.Text();
   return kExitOk;
 }
@@ -221,60 +287,32 @@ int RunImport(const std::vector<std::string>& argv) {
   const std::string& name = args.positional[0];
   const std::string& file = args.positional[1];
   if (Status s = storage::ValidateDocName(name); !s.ok()) return Fail(s);
-  // Build the changes first: nothing is written unless the input is good.
-  std::vector<crdt::Change> changes;
-  const bool is_trace = file.ends_with(".json") || file.ends_with(".json.gz");
-  if (is_trace) {
-    Result<Trace> trace = LoadTrace(file);
-    if (!trace.ok()) return Fail(trace.status());
-    if (Status s = ValidateTrace(*trace); !s.ok()) return Fail(s);
-    if (trace->concurrent) {
-      Result<crdt::TextDoc> doc = BuildConcurrent(*trace);
-      if (!doc.ok()) return Fail(doc.status());
-      changes = doc->ChangesSince(crdt::Version());
-    } else {
-      crdt::TextDoc doc(crdt::AgentId{1});
-      for (const Txn& txn : trace->txns) {
-        // One change per edit, as a client sending each keystroke would.
-        std::vector<crdt::Change> made;
-        for (const Patch& p : txn.patches) {
-          if (p.del > 0) made.push_back(doc.Remove(p.pos, p.del));
-          if (!p.ins.empty()) made.push_back(doc.Insert(p.pos, p.ins));
-        }
-        for (crdt::Change& c : made) changes.push_back(std::move(c));
-      }
-    }
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return Fail(Status(StatusCode::kIoError, "cannot read " + file));
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text.size() >= (size_t{1} << 31)) {
-      return Fail(InvalidArgument(file + " is larger than a document can hold (2 GiB)"));
-    }
-    if (Result<size_t> ok = utf8::Validate(text); !ok.ok()) {
-      return Fail(InvalidArgument(file + ": " + ok.status().message()));
-    }
-    crdt::TextDoc doc(crdt::AgentId{1});
-    if (!text.empty()) changes.push_back(doc.Insert(0, text));
+  Result<std::vector<crdt::Change>> changes = ChangesFromFile(file);
+  if (!changes.ok()) return FailInput(changes.status());
+  if (changes->empty()) return FailInput(InvalidArgument(file + " holds no edits"));
+  storage::AppendRequest request{name, {}};
+  uint64_t bytes = 0;
+  for (const crdt::Change& c : *changes) {
+    request.changes.push_back(storage::NewChange{crdt::EncodeChange(c), "import", 0});
+    bytes += request.changes.back().change.size();
   }
-  if (changes.empty()) return Fail(InvalidArgument(file + " holds no edits"));
-  Result<std::unique_ptr<Store>> store = OpenStore(args.data, true);
+  // The store refuses it too; saying so here names the file.
+  if (bytes > storage::kMaxDocumentBytes) {
+    return FailInput(ResourceExhausted(file + " makes " + std::to_string(bytes) +
+                                       " bytes of changes, more than a document may hold (" +
+                                       std::to_string(storage::kMaxDocumentBytes) + " bytes)"));
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kCreate);
   if (!store.ok()) return Fail(store.status());
   if ((*store)->GetMeta(name).ok()) {
     return Fail(InvalidArgument("document '" + name + "' exists already"));
   }
-  constexpr size_t kBatch = 5000;
-  for (size_t i = 0; i < changes.size(); i += kBatch) {
-    storage::AppendRequest r{name, {}};
-    for (size_t k = i; k < std::min(changes.size(), i + kBatch); ++k) {
-      r.changes.push_back(storage::NewChange{crdt::EncodeChange(changes[k]), "import", 0});
-    }
-    Result<std::vector<uint64_t>> seqs = (*store)->Append({std::move(r)});
-    if (!seqs.ok()) return Fail(seqs.status());
-    Progress("imported", std::min(changes.size(), i + kBatch), changes.size());
-  }
+  // One atomic append: the document is there whole, or not at all.
+  const size_t count = request.changes.size();
+  Result<std::vector<uint64_t>> seqs = (*store)->Append({std::move(request)});
+  if (!seqs.ok()) return Fail(seqs.status());
   if (Status s = storage::TakeSnapshot(**store, name); !s.ok()) return Fail(s);
-  std::cout << "imported " << changes.size() << " changes into '" << name << "'\n";
+  std::cout << "imported " << count << " changes into '" << name << "'\n";
   return kExitOk;
 }
 
@@ -282,7 +320,7 @@ int RunVerify(const std::vector<std::string>& argv) {
   Args args;
   int exit = kExitOk;
   if (!ParseFor(argv, kVerifyHelp, 0, 0, "verify takes no DOC", &args, &exit)) return exit;
-  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kRead);
   if (!store.ok()) return Fail(store.status());
   Result<storage::VerifyReport> report = storage::Verify(
       **store, [](size_t done, size_t total) { Progress("verified", done, total); });
@@ -290,8 +328,8 @@ int RunVerify(const std::vector<std::string>& argv) {
   for (const std::string& p : report->problems) std::cout << "problem: " << p << "\n";
   std::cout << report->documents << " document(s), " << report->changes << " change(s), "
             << report->snapshots << " snapshot(s): "
-            << (report->problems.empty() ? "OK" : std::to_string(report->problems.size()) +
-                                                      " problem(s)")
+            << (report->problems.empty() ? "OK"
+                                         : std::to_string(report->problems.size()) + " problem(s)")
             << "\n";
   return report->problems.empty() ? kExitOk : kExitFailed;
 }
@@ -300,7 +338,7 @@ int RunCompact(const std::vector<std::string>& argv) {
   Args args;
   int exit = kExitOk;
   if (!ParseFor(argv, kCompactHelp, 1, 1, "compact takes one DOC", &args, &exit)) return exit;
-  Result<std::unique_ptr<Store>> store = OpenStore(args.data, false);
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kWrite);
   if (!store.ok()) return Fail(store.status());
   const std::string& name = args.positional[0];
   if (Status s = storage::CompactDocument(**store, name, !args.keep_log); !s.ok()) return Fail(s);
@@ -309,6 +347,27 @@ int RunCompact(const std::vector<std::string>& argv) {
   std::cout << "compacted '" << name << "': snapshot at " << m->snapshot_seq << " ("
             << m->snapshot_bytes << " B), log " << m->first_seq << ".." << m->head_seq << " ("
             << m->change_bytes << " B)\n";
+  return kExitOk;
+}
+
+int RunSalvage(const std::vector<std::string>& argv) {
+  Args args;
+  int exit = kExitOk;
+  if (!ParseFor(argv, kSalvageHelp, 0, 0, "salvage takes no DOC", &args, &exit)) return exit;
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kSalvage);
+  if (!store.ok()) return Fail(store.status());
+  Result<std::vector<std::string>> names = (*store)->ListDocuments();
+  if (!names.ok()) return Fail(names.status());
+  for (const std::string& name : *names) {
+    Result<storage::DocMeta> m = (*store)->GetMeta(name);
+    std::cout << name << ": "
+              << (m.ok()
+                      ? "seqs " + std::to_string(m->first_seq) + ".." + std::to_string(m->head_seq)
+                      : m.status().ToString())
+              << "\n";
+  }
+  std::cout << "salvaged " << args.data << ": " << names->size()
+            << " document(s); run quire verify --data " << args.data << "\n";
   return kExitOk;
 }
 

@@ -29,7 +29,7 @@ Result<std::string> ReadGzipFile(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) {
     const char* why = errno != 0 ? std::strerror(errno) : "cannot open";
-    return Status(StatusCode::kIoError, path + ": " + why);
+    return IoError(path + ": " + why);
   }
   std::string out;
   char buf[1 << 16];
@@ -40,7 +40,7 @@ Result<std::string> ReadGzipFile(const std::string& path) {
       std::string why = gzerror(file, &code);
       if (code == Z_ERRNO) why = std::strerror(errno);
       gzclose(file);
-      return Status(StatusCode::kIoError, path + ": read failed: " + why);
+      return IoError(path + ": read failed: " + why);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -48,9 +48,8 @@ Result<std::string> ReadGzipFile(const std::string& path) {
   // A truncated gzip stream reads as a short file; gzclose_r reports it.
   const int rc = gzclose(file);
   if (rc != Z_OK) {
-    return Status(
-        StatusCode::kIoError,
-        path + ": gzip stream is corrupt or truncated (zlib error " + std::to_string(rc) + ")");
+    return IoError(path + ": gzip stream is corrupt or truncated (zlib error " +
+                   std::to_string(rc) + ")");
   }
   return out;
 }

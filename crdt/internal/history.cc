@@ -1,6 +1,7 @@
 #include "crdt/internal/history.h"
 
 #include <algorithm>
+#include <set>
 
 #include "base/utf8.h"
 
@@ -30,18 +31,19 @@ bool History::LvOf(const Id& id, Lv* lv) const {
   if (a < 0) return false;
   const AgentInfo& info = agents_[a];
   if (id.seq >= info.next_seq) return false;
-  // The last run of this agent starting at or before id.seq.
-  auto it = std::upper_bound(info.runs.begin(), info.runs.end(), id.seq,
-                             [this](uint64_t seq, uint32_t r) { return seq < agent_runs_[r].seq; });
-  const AgentRun& run = agent_runs_[*std::prev(it)];
+  const AgentRun& run = agent_runs_[*RunHolding(info.runs.begin(), info.runs.end(), id.seq,
+                                                [this](uint32_t r) { return agent_runs_[r].seq; })];
   *lv = run.lv + static_cast<Lv>(id.seq - run.seq);
   return true;
 }
 
 const AgentRun& History::AgentRunAt(Lv lv) const {
-  auto it = std::upper_bound(agent_runs_.begin(), agent_runs_.end(), lv,
-                             [](Lv v, const AgentRun& r) { return v < r.lv; });
-  return *std::prev(it);
+  return *RunHolding(agent_runs_.begin(), agent_runs_.end(), lv,
+                     [](const AgentRun& r) { return r.lv; });
+}
+
+const GraphEntry& History::EntryAt(Lv lv) const {
+  return *RunHolding(graph_.begin(), graph_.end(), lv, [](const GraphEntry& e) { return e.lv; });
 }
 
 Id History::IdOf(Lv lv) const {
@@ -64,13 +66,14 @@ size_t History::RunIndex(Lv lv) const {
     }
   }
   // Two levels: the sampled starts fit in cache, then one block of runs.
-  const size_t block = static_cast<size_t>(
-      std::upper_bound(run_sample_.begin(), run_sample_.end(), lv) - run_sample_.begin() - 1);
+  const auto block = static_cast<size_t>(
+      RunHolding(run_sample_.begin(), run_sample_.end(), lv, [](Lv start) { return start; }) -
+      run_sample_.begin());
   const auto first = runs_.begin() + static_cast<ptrdiff_t>(block * kSampleEvery);
   const auto last = runs_.begin() + static_cast<ptrdiff_t>(
                                         std::min(runs_.size(), (block + 1) * kSampleEvery));
-  auto it = std::upper_bound(first, last, lv, [](Lv v, const OpRun& r) { return v < r.lv; });
-  const size_t found = static_cast<size_t>(it - runs_.begin()) - 1;
+  const auto found = static_cast<size_t>(
+      RunHolding(first, last, lv, [](const OpRun& r) { return r.lv; }) - runs_.begin());
   last_run_.set(found);
   return found;
 }
@@ -82,7 +85,7 @@ bool History::AllInserts(Lv lv, uint32_t len) const {
   if (end > next_lv_) return false;
   for (uint64_t x = lv; x < end;) {
     const OpRun& r = RunAt(static_cast<Lv>(x));
-    if (r.kind != OpRun::kInsert) return false;
+    if (!r.is_insert()) return false;
     x = uint64_t{r.lv} + r.len;
   }
   return true;
@@ -90,34 +93,34 @@ bool History::AllInserts(Lv lv, uint32_t len) const {
 
 Lv History::OriginLeft(Lv lv) const {
   const OpRun& r = RunAt(lv);
-  return lv == r.lv ? r.a : lv - 1;
+  return lv == r.lv ? r.ins.origin_left : lv - 1;
 }
 
-Lv History::OriginRight(Lv lv) const { return RunAt(lv).b; }
+Lv History::OriginRight(Lv lv) const { return RunAt(lv).ins.origin_right; }
 
 uint32_t History::ByteOffset(const OpRun& run, uint32_t k) const {
   if ((run.flags & OpRun::kNonAscii) == 0) return k;
   const uint32_t j = k / 64;
-  size_t off = j == 0 ? 0 : checkpoints_[run.aux + j - 1];
-  const std::string_view text = std::string_view(content_).substr(run.content);
+  size_t off = j == 0 ? 0 : checkpoints_[run.ins.first_checkpoint + j - 1];
+  const std::string_view text = std::string_view(content_).substr(run.ins.content);
   utf8::Advance(text, &off, k - j * 64);
   return static_cast<uint32_t>(off);
 }
 
 std::string_view History::Content(Lv lv, uint32_t len) const {
   const OpRun& first = RunAt(lv);
-  const uint32_t start = first.content + ByteOffset(first, lv - first.lv);
+  const uint32_t start = first.ins.content + ByteOffset(first, lv - first.lv);
   const Lv last_lv = lv + len - 1;
   const OpRun& last = RunAt(last_lv);
-  uint32_t end = last.content + ByteOffset(last, last_lv - last.lv);
+  uint32_t end = last.ins.content + ByteOffset(last, last_lv - last.lv);
   end += static_cast<uint32_t>(utf8::SequenceLength(static_cast<uint8_t>(content_[end])));
   return std::string_view(content_).substr(start, end - start);
 }
 
 void History::AppendContent(Lv lv, uint32_t len, std::string* out) const {
   const OpRun& r = RunAt(lv);
-  if ((r.flags & OpRun::kNonAscii) == 0 && lv + len <= r.lv + r.len) {
-    out->append(content_, r.content + (lv - r.lv), len);
+  if ((r.flags & OpRun::kNonAscii) == 0 && lv + len <= r.end()) {
+    out->append(content_, r.ins.content + (lv - r.lv), len);
     return;
   }
   out->append(Content(lv, len));
@@ -125,9 +128,7 @@ void History::AppendContent(Lv lv, uint32_t len, std::string* out) const {
 
 void History::ParentsOf(Lv lv, std::vector<Lv>* out) const {
   out->clear();
-  auto it = std::upper_bound(graph_.begin(), graph_.end(), lv,
-                             [](Lv v, const GraphEntry& e) { return v < e.lv; });
-  const GraphEntry& e = *std::prev(it);
+  const GraphEntry& e = EntryAt(lv);
   if (lv != e.lv) {
     out->push_back(lv - 1);
     return;
@@ -158,7 +159,8 @@ Lv History::Append(uint32_t agent, const std::vector<Lv>& parents, uint32_t len)
     graph_.back().len += len;
   } else {
     graph_.push_back(GraphEntry{lv, len, static_cast<uint32_t>(parent_pool_.size()),
-                                static_cast<uint32_t>(parents.size())});
+                                static_cast<uint32_t>(parents.size()),
+                                &parents == &frontier_ || parents == frontier_});
     parent_pool_.insert(parent_pool_.end(), parents.begin(), parents.end());
   }
 
@@ -183,8 +185,8 @@ void History::AddCheckpoints(OpRun& run, uint32_t from_len) {
   // the last ones in checkpoints_.
   const uint32_t existing = from_len == 0 ? 0 : (from_len - 1) / 64;
   uint32_t at = existing * 64;
-  size_t off = existing == 0 ? 0 : checkpoints_[run.aux + existing - 1];
-  const std::string_view text = std::string_view(content_).substr(run.content);
+  size_t off = existing == 0 ? 0 : checkpoints_[run.ins.first_checkpoint + existing - 1];
+  const std::string_view text = std::string_view(content_).substr(run.ins.content);
   for (uint32_t next = at + 64; next < run.len; next += 64) {
     utf8::Advance(text, &off, next - at);
     at = next;
@@ -195,15 +197,16 @@ void History::AddCheckpoints(OpRun& run, uint32_t from_len) {
 Lv History::AppendInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_t len,
                          Lv origin_left, Lv origin_right, std::string_view text, bool ascii) {
   const Lv lv = Append(agent, parents, len);
+  inserted_ += len;
   if (!runs_.empty()) {
     OpRun& last = runs_.back();
-    if (last.kind == OpRun::kInsert && last.lv + last.len == lv && origin_left == lv - 1 &&
-        origin_right == last.b) {
+    if (last.is_insert() && last.end() == lv && origin_left == lv - 1 &&
+        origin_right == last.ins.origin_right) {
       const uint32_t old_len = last.len;
       if (!ascii && (last.flags & OpRun::kNonAscii) == 0) {
         // The run stops being ASCII: index what it holds so far.
         last.flags |= OpRun::kNonAscii;
-        last.aux = static_cast<uint32_t>(checkpoints_.size());
+        last.ins.first_checkpoint = static_cast<uint32_t>(checkpoints_.size());
         for (uint32_t c = 64; c < old_len; c += 64) checkpoints_.push_back(c);
       }
       content_.append(text);
@@ -212,14 +215,10 @@ Lv History::AppendInsert(uint32_t agent, const std::vector<Lv>& parents, uint32_
       return lv;
     }
   }
-  OpRun run{lv,
-            len,
-            origin_left,
-            origin_right,
-            static_cast<uint32_t>(content_.size()),
-            static_cast<uint32_t>(checkpoints_.size()),
-            OpRun::kInsert,
-            static_cast<uint8_t>(ascii ? 0 : OpRun::kNonAscii)};
+  OpRun run = OpRun::Insert(lv, len, origin_left, origin_right);
+  run.ins.content = static_cast<uint32_t>(content_.size());
+  run.ins.first_checkpoint = static_cast<uint32_t>(checkpoints_.size());
+  run.flags = ascii ? 0 : OpRun::kNonAscii;
   content_.append(text);
   PushRun(run);
   if (!ascii) AddCheckpoints(runs_.back(), 0);
@@ -231,11 +230,12 @@ Lv History::AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_
   const Lv lv = Append(agent, parents, len);
   if (!runs_.empty()) {
     OpRun& last = runs_.back();
-    if (last.kind == OpRun::kDelete && last.lv + last.len == lv) {
+    if (!last.is_insert() && last.end() == lv) {
       const int64_t t = target;
-      const bool fwd_ok = t == int64_t{last.a} + last.len && (last.len == 1 || !last.backward()) &&
+      const int64_t first = last.del.target;
+      const bool fwd_ok = t == first + last.len && (last.len == 1 || !last.backward()) &&
                           (len == 1 || !backward);
-      const bool bwd_ok = t == int64_t{last.a} - last.len && (last.len == 1 || last.backward()) &&
+      const bool bwd_ok = t == first - last.len && (last.len == 1 || last.backward()) &&
                           (len == 1 || backward);
       if (fwd_ok || bwd_ok) {
         last.flags = fwd_ok ? 0 : OpRun::kBackward;
@@ -244,8 +244,7 @@ Lv History::AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_
       }
     }
   }
-  PushRun(OpRun{lv, len, target, 0, 0, 0, OpRun::kDelete,
-                        static_cast<uint8_t>(backward && len > 1 ? OpRun::kBackward : 0)});
+  PushRun(OpRun::Delete(lv, len, target, backward));
   return lv;
 }
 
@@ -263,27 +262,31 @@ bool History::Restore(std::vector<AgentRun> agent_runs, std::vector<GraphEntry> 
   }
   graph_ = std::move(graph);
   parent_pool_ = std::move(parent_pool);
-  // Heads: the last op of each graph entry that no op names as a parent.
-  std::vector<Lv> named(parent_pool_);
-  std::sort(named.begin(), named.end());
-  frontier_.clear();
-  for (const GraphEntry& e : graph_) {
-    const Lv last = e.lv + e.len - 1;
-    if (!std::binary_search(named.begin(), named.end(), last)) frontier_.push_back(last);
+  // The heads after each entry, as Append() keeps them, to know which
+  // entries were closed; the last are the frontier.
+  std::set<Lv> heads;
+  for (GraphEntry& e : graph_) {
+    const Lv* parents = parent_pool_.data() + e.parents_start;
+    e.closed = e.parents_count == heads.size() &&
+               std::all_of(parents, parents + e.parents_count,
+                           [&heads](Lv p) { return heads.count(p) != 0; });
+    for (uint32_t i = 0; i < e.parents_count; ++i) heads.erase(parents[i]);
+    heads.insert(e.lv + e.len - 1);
   }
+  frontier_.assign(heads.begin(), heads.end());
   runs_ = std::move(runs);
   run_sample_.clear();
   for (size_t i = 0; i < runs_.size(); i += kSampleEvery) run_sample_.push_back(runs_[i].lv);
   content_ = std::move(content);
   checkpoints_.clear();
-  uint64_t inserted = 0;
-  for (const OpRun& r : runs_) inserted += r.kind == OpRun::kInsert ? r.len : 0;
-  if (inserted == content_.size() && utf8::IsAscii(content_)) {  // Offsets are counts.
+  inserted_ = 0;
+  for (const OpRun& r : runs_) inserted_ += r.is_insert() ? r.len : 0;
+  if (inserted_ == content_.size() && utf8::IsAscii(content_)) {  // Offsets are counts.
     uint32_t offset = 0;
     for (OpRun& r : runs_) {
-      if (r.kind != OpRun::kInsert) continue;
-      r.content = offset;
-      r.aux = 0;
+      if (!r.is_insert()) continue;
+      r.ins.content = offset;
+      r.ins.first_checkpoint = 0;
       r.flags = 0;
       offset += r.len;
     }
@@ -291,11 +294,11 @@ bool History::Restore(std::vector<AgentRun> agent_runs, std::vector<GraphEntry> 
   }
   size_t byte = 0;
   for (OpRun& r : runs_) {
-    if (r.kind != OpRun::kInsert) continue;
+    if (!r.is_insert()) continue;
     const size_t start = byte;
     if (!utf8::Advance(content_, &byte, r.len)) return false;
-    r.content = static_cast<uint32_t>(start);
-    r.aux = static_cast<uint32_t>(checkpoints_.size());
+    r.ins.content = static_cast<uint32_t>(start);
+    r.ins.first_checkpoint = static_cast<uint32_t>(checkpoints_.size());
     r.flags = byte - start == r.len ? 0 : OpRun::kNonAscii;
     if (r.flags & OpRun::kNonAscii) AddCheckpoints(r, 0);
   }

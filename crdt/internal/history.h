@@ -17,25 +17,58 @@
 #include <vector>
 
 #include "crdt/id.h"
-#include "crdt/internal/span_tree.h"
+#include "crdt/internal/lv.h"
 
 namespace quire::crdt::internal {
 
+// Ops [lv, lv + len), all inserts or all deletes. Each kind has its own
+// fields (`ins` or `del`); only the run's kind's are meaningful.
 struct OpRun {
   enum Kind : uint8_t { kInsert = 0, kDelete = 1 };
   enum Flags : uint8_t { kBackward = 1, kNonAscii = 2 };
+  struct InsertFields {
+    Lv origin_left;   // Of the first op; each later op's is the op before it.
+    Lv origin_right;  // Of every op.
+    uint32_t content;           // Byte offset of the run's text in History::content().
+    uint32_t first_checkpoint;  // kNonAscii runs: index of its first checkpoint.
+  };
+  struct DeleteFields {
+    Lv target;  // What the first op deletes (see TargetAt()).
+  };
+
   Lv lv;
   uint32_t len;
-  Lv a;              // kInsert: left origin of the first op. kDelete: first target.
-  Lv b;              // kInsert: right origin of every op.
-  uint32_t content;  // kInsert: byte offset of the text in content().
-  uint32_t aux;      // kInsert, non-ASCII: first checkpoint index.
   uint8_t kind;
   uint8_t flags;
+  union {
+    InsertFields ins;
+    DeleteFields del;
+  };
 
+  static OpRun Insert(Lv lv, uint32_t len, Lv origin_left, Lv origin_right) {
+    OpRun r{};
+    r.lv = lv;
+    r.len = len;
+    r.kind = kInsert;
+    r.ins = InsertFields{origin_left, origin_right, 0, 0};
+    return r;
+  }
+  static OpRun Delete(Lv lv, uint32_t len, Lv target, bool backward) {
+    OpRun r{};
+    r.lv = lv;
+    r.len = len;
+    r.kind = kDelete;
+    r.flags = backward && len > 1 ? kBackward : 0;
+    r.del = DeleteFields{target};
+    return r;
+  }
+  bool is_insert() const { return kind == kInsert; }
   bool backward() const { return (flags & kBackward) != 0; }
+  Lv end() const { return lv + len; }
   // kDelete: the LV deleted by op lv + k.
-  Lv TargetAt(uint32_t k) const { return backward() ? a - k : a + k; }
+  Lv TargetAt(uint32_t k) const { return backward() ? del.target - k : del.target + k; }
+  // kDelete: the lowest LV the run deletes (its targets are consecutive).
+  Lv LowestTarget() const { return backward() ? del.target - (len - 1) : del.target; }
 };
 
 struct AgentRun {  // LVs [lv, lv + len) are seqs [seq, seq + len) of `agent`.
@@ -50,6 +83,9 @@ struct GraphEntry {  // Op lv's parents are listed; each later op's parent is th
   uint32_t len;
   uint32_t parents_start;  // Into parent_pool().
   uint32_t parents_count;
+  // Op lv's parents were every head when it arrived: its causal past (and
+  // each later op's) holds every op before it.
+  bool closed = false;
 };
 
 struct AgentInfo {
@@ -60,13 +96,27 @@ struct AgentInfo {
 
 class History {
  public:
+  // Upper bounds of what each record takes in the encoding (varints of
+  // 32-bit values take at most 5 bytes, of 64-bit ones 10): what
+  // EncodedBytesBound() adds up.
+  static constexpr uint64_t kAgentBytes = 10;
+  static constexpr uint64_t kAgentRunBytes = 10;
+  static constexpr uint64_t kGraphEntryBytes = 10;
+  static constexpr uint64_t kParentBytes = 5;
+  static constexpr uint64_t kOpRunBytes = 15;  // Kind and length, then origins or a target.
+
   Lv size() const { return next_lv_; }  // LVs so far.
+  uint64_t inserted() const { return inserted_; }  // Insert ops (characters, deleted or not).
 
   // Agents.
   const std::vector<AgentInfo>& agents() const { return agents_; }
   // Index of `agent`, or -1.
   int FindAgent(AgentId agent) const;
   uint32_t AddAgent(AgentId agent);
+  void ReserveAgents(size_t n) {
+    agents_.reserve(n);
+    agent_index_.reserve(n);
+  }
 
   // Id <-> LV. LvOf: false when the op is not known.
   bool LvOf(const Id& id, Lv* lv) const;
@@ -76,7 +126,7 @@ class History {
 
   // Ops. REQUIRES: lv < size().
   const OpRun& RunAt(Lv lv) const;
-  bool IsInsert(Lv lv) const { return RunAt(lv).kind == OpRun::kInsert; }
+  bool IsInsert(Lv lv) const { return RunAt(lv).is_insert(); }
   // True when every LV in [lv, lv + len) is an insert.
   bool AllInserts(Lv lv, uint32_t len) const;
   Lv OriginLeft(Lv lv) const;   // REQUIRES: IsInsert(lv).
@@ -92,6 +142,7 @@ class History {
   const std::vector<GraphEntry>& graph() const { return graph_; }
   const std::vector<Lv>& parent_pool() const { return parent_pool_; }
   const std::vector<Lv>& frontier() const { return frontier_; }
+  const GraphEntry& EntryAt(Lv lv) const;  // REQUIRES: lv < size().
   // Parents of op `lv` (written to *out, sorted).
   void ParentsOf(Lv lv, std::vector<Lv>* out) const;
 
@@ -112,6 +163,7 @@ class History {
     graph_.back().len += len;
     frontier_[0] += len;
     next_lv_ += len;
+    inserted_ += len;
     if (text.size() == 1) {
       content_.push_back(text[0]);  // Inline, where append() calls memcpy.
     } else {
@@ -121,15 +173,22 @@ class History {
   Lv AppendDelete(uint32_t agent, const std::vector<Lv>& parents, uint32_t len, Lv target,
                   bool backward);
 
-  // Replaces an empty history with a decoded one (encoding.cc). The caller
+  // Fills an empty history with a decoded one (the decoder). The caller
   // added the agents and checked that agent runs, graph and op runs each
   // cover [0, N) in order with lengths > 0, and that parents, origins and
-  // targets point back. Restore sets seqs, the frontier and each insert's
-  // text (from `content`, in LV order); false when `content` holds another
+  // targets point back. Sets seqs, the frontier and each insert's text
+  // (from `content`, in LV order); false when `content` holds another
   // number of code points than the inserts.
   bool Restore(std::vector<AgentRun> agent_runs, std::vector<GraphEntry> graph,
                std::vector<Lv> parent_pool, std::vector<OpRun> runs, std::string content);
 
+  // An upper bound of what agents, agent runs, graph and op runs take in
+  // the encoding, text included (the document order is DocState's).
+  uint64_t EncodedBytesBound() const {
+    return content_.size() + kAgentBytes * agents_.size() +
+           kAgentRunBytes * agent_runs_.size() + kGraphEntryBytes * graph_.size() +
+           kParentBytes * parent_pool_.size() + kOpRunBytes * runs_.size();
+  }
   size_t MemoryUsage() const;
 
  private:
@@ -141,13 +200,14 @@ class History {
   void AddCheckpoints(OpRun& run, uint32_t from_len);
 
   Lv next_lv_ = 0;
+  uint64_t inserted_ = 0;
   std::vector<AgentInfo> agents_;
   std::unordered_map<uint64_t, uint32_t> agent_index_;
   std::vector<AgentRun> agent_runs_;
   std::vector<OpRun> runs_;
   std::vector<Lv> run_sample_;  // runs_[16 * i].lv: RunIndex's first level.
   std::string content_;
-  // For non-ASCII insert runs: byte offset (from run.content) of every
+  // For non-ASCII insert runs: byte offset (from ins.content) of every
   // 64th code point, so finding a character inside a long run is cheap.
   std::vector<uint32_t> checkpoints_;
   std::vector<GraphEntry> graph_;

@@ -5,17 +5,17 @@
 namespace quire::crdt::internal {
 
 int LvIndex::ChunkFor(Lv lv) const {
-  auto it = std::upper_bound(firsts_.begin(), firsts_.end(), lv);
-  return static_cast<int>(it - firsts_.begin()) - 1;
+  if (firsts_.empty() || lv < firsts_[0]) return -1;
+  return static_cast<int>(
+      RunHolding(firsts_.begin(), firsts_.end(), lv, [](Lv start) { return start; }) -
+      firsts_.begin());
 }
 
 uint32_t LvIndex::Find(Lv lv) const {
   const int c = ChunkFor(lv);
   if (c < 0) return kNone;
   const std::vector<Entry>& chunk = chunks_[c];
-  auto it = std::upper_bound(chunk.begin(), chunk.end(), lv,
-                             [](Lv v, const Entry& e) { return v < e.start; });
-  return std::prev(it)->leaf;
+  return RunHolding(chunk.begin(), chunk.end(), lv, [](const Entry& e) { return e.start; })->leaf;
 }
 
 void LvIndex::SplitIfLarge(size_t c) {
@@ -74,8 +74,7 @@ bool LvIndex::SetWithinEntry(Lv start, Lv end, uint32_t leaf) {
   const int c = ChunkFor(start);
   if (c < 0) return false;
   std::vector<Entry>& chunk = chunks_[c];
-  auto it = std::prev(std::upper_bound(chunk.begin(), chunk.end(), start,
-                                       [](Lv v, const Entry& e) { return v < e.start; }));
+  auto it = RunHolding(chunk.begin(), chunk.end(), start, [](const Entry& e) { return e.start; });
   size_t i = static_cast<size_t>(it - chunk.begin());
   // Where entry i's range ends: the next entry, or (the last) end_.
   const bool last_chunk = static_cast<size_t>(c) + 1 == chunks_.size();
@@ -159,6 +158,5 @@ size_t LvIndex::MemoryUsage() const {
   for (const auto& c : chunks_) n += c.capacity() * sizeof(Entry);
   return n;
 }
-
 
 }  // namespace quire::crdt::internal

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-namespace quire::crdt::internal {
+#include "crdt/internal/lv.h"
 
-using Lv = uint32_t;
+namespace quire::crdt::internal {
 
 class LvIndex {
  public:
@@ -50,7 +50,8 @@ class LvIndex {
   // or -1 when lv comes before every entry.
   int ChunkFor(Lv lv) const;
   void SetSlow(Lv start, uint32_t len, uint32_t leaf);
-  void InsertEntry(Lv start, uint32_t leaf);  // Sets the value from start on (until the next entry).
+  // Sets the value from start on (until the next entry).
+  void InsertEntry(Lv start, uint32_t leaf);
   void SplitIfLarge(size_t chunk);
   void EraseAt(Lv start);   // Removes the entry starting exactly at `start`, if any.
   void Coalesce(Lv at);     // Drops the entry at `at` when it repeats the value before.

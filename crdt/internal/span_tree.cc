@@ -14,6 +14,19 @@ namespace {
   std::abort();
 }
 
+// LSD radix sort of (LV, leaf) pairs by LV < end, a byte a pass: linear
+// where std::sort is not.
+void SortByLv(std::vector<std::pair<Lv, uint32_t>>* index, Lv end) {
+  std::vector<std::pair<Lv, uint32_t>> tmp(index->size());
+  for (int shift = 0; shift < 32 && (end >> shift) != 0; shift += 8) {
+    size_t count[257] = {};
+    for (const auto& e : *index) ++count[((e.first >> shift) & 0xFF) + 1];
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (const auto& e : *index) tmp[count[(e.first >> shift) & 0xFF]++] = e;
+    index->swap(tmp);
+  }
+}
+
 }  // namespace
 
 SpanTree::SpanTree() { leaves_.emplace_back(); }
@@ -290,7 +303,7 @@ Cursor SpanTree::Insert(const Cursor& at, Lv lv, uint32_t len) {
   if (c.idx > 0) {
     Span& prev = leaves_[c.leaf].spans[c.idx - 1];
     if (!prev.deleted() && prev.lv + prev.len() == lv) {
-      prev.len_del += len;
+      prev.Grow(len);
       index_.Set(lv, len, c.leaf);
       AddCounts(c.leaf, len, len);
       return Cursor{c.leaf, c.idx - 1, prev.len()};
@@ -306,7 +319,7 @@ Cursor SpanTree::Insert(const Cursor& at, Lv lv, uint32_t len) {
 void SpanTree::Extend(Cursor* c, uint32_t len) {
   Span& s = leaves_[c->leaf].spans[c->idx];
   index_.Set(s.lv + s.len(), len, c->leaf);
-  s.len_del += len;
+  s.Grow(len);
   c->offset += len;
   visible_ += len;
   total_ += len;
@@ -351,7 +364,7 @@ uint32_t SpanTree::Delete(const Cursor& at, uint32_t max, uint32_t* newly_delete
   if (!has_left && c.idx > 0) {
     Span& prev = leaf->spans[c.idx - 1];
     if (prev.deleted() && prev.lv + prev.len() == s.lv) {
-      prev.len_del += k;
+      prev.Grow(k);
       if (has_right) {
         leaf->spans[c.idx] = Span::Make(s.lv + k, s.len() - k, false);
       } else {
@@ -413,7 +426,8 @@ void SpanTree::BuildFrom(const std::vector<Span>& spans) {
     const auto id = static_cast<uint32_t>(leaves_.size());
     leaves_.emplace_back();
     Leaf& leaf = leaves_.back();
-    leaf.n = static_cast<uint32_t>(std::min<size_t>(kFill, spans.size() - std::min(i, spans.size())));
+    leaf.n = static_cast<uint32_t>(
+        std::min<size_t>(kFill, spans.size() - std::min(i, spans.size())));
     uint32_t v = 0, t = 0;
     for (uint32_t k = 0; k < leaf.n; ++k) {
       leaf.spans[k] = spans[i + k];
@@ -471,15 +485,7 @@ void SpanTree::BuildFrom(const std::vector<Span>& spans) {
   root_ = level[0];
   Lv end = 0;
   for (const Span& sp : spans) end = std::max(end, sp.lv + sp.len());
-  // LSD radix sort by LV, a byte a pass: linear where std::sort is not.
-  std::vector<std::pair<Lv, uint32_t>> tmp(index.size());
-  for (int shift = 0; shift < 32 && (end >> shift) != 0; shift += 8) {
-    size_t count[257] = {};
-    for (const auto& e : index) ++count[((e.first >> shift) & 0xFF) + 1];
-    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
-    for (const auto& e : index) tmp[count[(e.first >> shift) & 0xFF]++] = e;
-    index.swap(tmp);
-  }
+  SortByLv(&index, end);
   index_.BuildFrom(index, end);
   hint_leaf_ = kNil;
   lazy_leaf_ = kNil;

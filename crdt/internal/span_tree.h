@@ -13,25 +13,36 @@
 #include <cstdint>
 #include <vector>
 
+#include "crdt/internal/lv.h"
 #include "crdt/internal/lv_index.h"
 
 namespace quire::crdt::internal {
 
-inline constexpr Lv kRootLv = UINT32_MAX;  // The document's start / end as an origin.
-
+// Characters [lv, lv + len()), all deleted or all visible, consecutive in
+// the document. Eight bytes: the length and the deleted flag share a word.
 struct Span {
   Lv lv;
-  uint32_t len_del;  // Length (bits 0..30) and deleted flag (bit 31).
 
-  uint32_t len() const { return len_del & 0x7FFFFFFFu; }
-  bool deleted() const { return (len_del >> 31) != 0; }
-  // Branch-free: position lookups sum this over runs of spans.
-  uint32_t visible() const {
-    return len_del & 0x7FFFFFFFu & ~static_cast<uint32_t>(static_cast<int32_t>(len_del) >> 31);
-  }
   static Span Make(Lv lv, uint32_t len, bool deleted) {
-    return Span{lv, len | (deleted ? 0x80000000u : 0u)};
+    Span s;
+    s.lv = lv;
+    s.len_and_deleted_ = len | (deleted ? kDeletedBit : 0u);
+    return s;
   }
+  uint32_t len() const { return len_and_deleted_ & ~kDeletedBit; }
+  bool deleted() const { return (len_and_deleted_ & kDeletedBit) != 0; }
+  // len() when visible, else 0. Branch-free: position lookups sum it over
+  // runs of spans.
+  uint32_t visible() const {
+    return len_and_deleted_ & ~kDeletedBit &
+           ~static_cast<uint32_t>(static_cast<int32_t>(len_and_deleted_) >> 31);
+  }
+  Lv end() const { return lv + len(); }
+  void Grow(uint32_t n) { len_and_deleted_ += n; }  // REQUIRES: len() + n < 2^31.
+
+ private:
+  static constexpr uint32_t kDeletedBit = 0x80000000u;
+  uint32_t len_and_deleted_;
 };
 
 // A place in the document: character `offset` of span `idx` of `leaf`.
@@ -152,11 +163,11 @@ class SpanTree {
   uint32_t visible_ = 0;
   uint32_t total_ = 0;
   LvIndex index_;
-  // The leaf AtVisible() found last, the visible characters before it and
-  // in it. Any change elsewhere in the tree clears it (kNil).
   // Counts Extend() added to lazy_leaf_ but not yet to its ancestors.
   uint32_t lazy_leaf_ = kNil;
   uint32_t lazy_added_ = 0;
+  // The leaf AtVisible() found last, the visible characters before it and
+  // in it. Any change elsewhere in the tree clears it (kNil).
   uint32_t hint_leaf_ = kNil;
   uint32_t hint_start_ = 0;
   uint32_t hint_visible_ = 0;

@@ -4,7 +4,7 @@
 
 #include "base/coding.h"
 #include "crdt/change_codec.h"
-#include "crdt/encoding.h"
+#include "crdt/internal/encoding.h"
 #include "crdt/text_doc.h"
 
 namespace quire::crdt {
@@ -144,6 +144,108 @@ TEST(EncodingTest, AnOrderPuttingARunPastItsRightOriginIsRejected) {
   Result<TextDoc> ok = TextDoc::Decode(Raw(good), AgentId{6});
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->Text(), "abY");
+}
+
+// Issue 7, item 1: agents 1 and 2 each insert one character at the start,
+// concurrently (both origins the root). Integration puts the lower agent
+// first: "ab" on every replica. A hand-built document with the same ops and
+// version but the order b, a used to decode to "ba", and that replica then
+// refused honest changes forever.
+TEST(EncodingTest, AnOrderIntegrationCannotGiveIsRejected) {
+  // LV 0 = 'a' (agent 1, origins implied), LV 1 = 'b' (agent 2, explicit
+  // origins root/root: the order alone would make 'a' its left origin).
+  const std::string history = Varints({2, 1, 2,          // agents 1, 2
+                                       2, 0, 1, 1, 1,    // agent runs
+                                       2, 1, 0, 1, 0,    // graph: no parents
+                                       2, 1 << 2, 1 << 2 | 2,  // op runs
+                                       0, 0});           // b's origins: the root
+  const std::string ba = history + Varints({2, ZigZag(1), 1, ZigZag(-2), 1, 2}) + "ab";
+  Result<TextDoc> bad = TextDoc::Decode(Raw(ba), AgentId{9});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(bad.status().message(),
+            "document: the order is not the one its inserts integrate to");
+
+  // The honest order decodes, and takes an honest later change.
+  const std::string ab = history + Varints({1, ZigZag(0), 2, 2}) + "ab";
+  Result<TextDoc> good = TextDoc::Decode(Raw(ab), AgentId{9});
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->Text(), "ab");
+  TextDoc a(AgentId{1}), b(AgentId{2});
+  const Change ca = a.Insert(0, "a");
+  const Change cb = b.Insert(0, "b");
+  ASSERT_TRUE(a.Apply(cb).ok());
+  EXPECT_EQ(a.Text(), "ab");
+  EXPECT_EQ(a.Encode(), TextDoc::Decode(a.Encode(), AgentId{9})->Encode());
+  const Change later = a.Insert(1, "x");  // Between a and b: origins a, b.
+  ASSERT_TRUE(good->Apply(later).ok());
+  EXPECT_EQ(good->Text(), "axb");
+}
+
+std::string Zstd(const std::string& body) {
+  std::string out = "QDOC\x01\x01"s;
+  PutVarint(&out, body.size());
+  std::string frame(ZSTD_compressBound(body.size()), '\0');
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), body.data(), body.size(), 19));
+  out += frame;
+  PutFixed32(&out, Crc32(out));
+  return out;
+}
+
+// Issue 7, item 2: a few dozen bytes of zstd that decode to a document of 2
+// billion ops (one agent typed 80,000 characters and deleted them all 26,000
+// times; each delete run is bounded by the inserts, but the runs were not).
+// Nothing in Decode is sized by the op count any more; past the caller's op
+// limit it is refused as soon as the agent runs are read.
+TEST(EncodingTest, ManyDeleteRunsOverFewCharacters) {
+  constexpr uint64_t kChars = 80000, kRuns = 26000;
+  std::string body = Varints({1, 7, 1, 0, kChars * (kRuns + 1), 1, kChars * (kRuns + 1), 0,
+                              kRuns + 1, kChars << 2});
+  for (uint64_t i = 0; i < kRuns; ++i) body += Varints({kChars << 2 | 1});
+  // Each run deletes 0..kChars-1: forwards from 0, then -kChars back to it.
+  body += Varints({0});
+  for (uint64_t i = 1; i < kRuns; ++i) body += Varints({ZigZag(-int64_t{kChars}) << 1});
+  body += Varints({1, ZigZag(0), kChars, kChars}) + std::string(kChars, 'a');
+  const std::string doc = Zstd(body);
+  EXPECT_LT(doc.size(), 200u);
+
+  DocLimits server;
+  server.max_ops = 10'000'000;
+  Result<TextDoc> refused = TextDoc::Decode(doc, AgentId{9}, server);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status().message(),
+            "document: 2080080000 ops, more than the limit of 10000000");
+
+  // Under the default limits it decodes, into a small document.
+  Result<TextDoc> decoded = TextDoc::Decode(doc, AgentId{9});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->OpCount(), kChars * (kRuns + 1));
+  EXPECT_EQ(decoded->Text(), "");
+  EXPECT_LT(decoded->MemoryUsage(), size_t{4} << 20);
+  decoded->CheckInvariants();
+}
+
+// A document whose stated size is past the limit is refused before
+// anything is decompressed: here the header of an honest document of 250
+// million characters (one agent's text and one concurrent insert), whose
+// real frame is 7 KB (decode_memory_test.cc decodes it).
+TEST(EncodingTest, AStatedSizePastTheLimitIsRefusedUpFront) {
+  constexpr uint64_t kChars = 250'000'000;
+  std::string doc = "QDOC\x01\x01"s;
+  const std::string head = Varints({2, 7, 8, 2, 0, kChars, 1, 1, 2, kChars, 0, 1, 0, 2,
+                                    kChars << 2, 1 << 2 | 2, 0, 0, 1, 0, kChars + 1,
+                                    kChars + 1});
+  PutVarint(&doc, head.size() + kChars + 1);
+  doc += "frame bytes the decoder never reads";
+  PutFixed32(&doc, Crc32(doc));
+  DocLimits server;
+  server.max_bytes = 64 << 20;
+  Result<TextDoc> refused = TextDoc::Decode(doc, AgentId{9}, server);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status().message(),
+            "document: 250000039 bytes, more than the limit of 67108864");
 }
 
 TEST(EncodingTest, HeldBackChangesArrivingNewestFirstDrainInOnePass) {

@@ -1,7 +1,9 @@
 // A simulated network of TextDoc replicas for convergence tests and the
 // CRDT fuzzer: random edits on random replicas, messages delivered late,
-// out of order and twice. Every delivery checks that the patch Apply()
-// returned turns the replica's old text into its new text.
+// out of order and twice, one Change per edit or (batched mode) in
+// overlapping ChangesSince batches. Every delivery checks that
+// ValidateChange() does not refuse the honest change and that the patch
+// Apply() returned turns the replica's old text into its new text.
 #ifndef QUIRE_TESTS_CRDT_REPLICAS_H_
 #define QUIRE_TESTS_CRDT_REPLICAS_H_
 
@@ -92,6 +94,33 @@ class Replicas {
     }
   }
 
+  // Batched mode, as an editor works: edits with LocalInsert/LocalRemove,
+  // and now and then a replica sends a peer ChangesSince(what it sent that
+  // peer last) or, one time in four, since the version before that, so
+  // batches overlap what the peer has.
+  void RandomBatchedEdits(int steps) {
+    for (int i = 0; i < steps; ++i) {
+      const uint64_t u = Uniform(0, 9);
+      if (!queue_.empty() && u < 3) {
+        DeliverOne(Uniform(0, queue_.size() - 1));
+      } else if (u < 5) {
+        const size_t from = Uniform(0, docs_.size() - 1);
+        const size_t to = (from + Uniform(1, docs_.size() - 1)) % docs_.size();
+        SendBatch(from, to, /*overlap=*/Uniform(0, 3) == 0);
+      } else {
+        RandomLocalEdit(Uniform(0, docs_.size() - 1));
+      }
+    }
+  }
+  // What each replica has not sent each peer yet.
+  void SendAllBatches() {
+    for (size_t from = 0; from < docs_.size(); ++from) {
+      for (size_t to = 0; to < docs_.size(); ++to) {
+        if (to != from) SendBatch(from, to, /*overlap=*/false);
+      }
+    }
+  }
+
   void DeliverAllShuffledWithDuplicates() {
     while (!queue_.empty()) DeliverOne(Uniform(0, queue_.size() - 1));
   }
@@ -139,6 +168,37 @@ class Replicas {
     if (!ok) fail_(what);
   }
 
+  void RandomLocalEdit(size_t r) {
+    TextDoc& doc = docs_[r];
+    const std::string before = doc.Text();
+    const size_t size = doc.size();
+    if (size > 0 && Uniform(0, 2) == 0) {
+      const size_t pos = Uniform(0, size - 1);
+      const size_t len = Uniform(1, std::min<size_t>(size - pos, 6));
+      doc.LocalRemove(pos, len);
+      Expect(doc.Text() == Splice(before, pos, len, ""), "local remove text");
+    } else {
+      const size_t pos = Uniform(0, size);
+      const std::string text = RandomText(Uniform(1, 5));
+      doc.LocalInsert(pos, text);
+      Expect(doc.Text() == Splice(before, pos, 0, text), "local insert text");
+    }
+  }
+
+  void SendBatch(size_t from, size_t to, bool overlap) {
+    if (sent_.empty()) {
+      sent_.assign(docs_.size() * docs_.size(), Version());
+      sent_before_ = sent_;
+    }
+    Version& sent = sent_[from * docs_.size() + to];
+    Version& before = sent_before_[from * docs_.size() + to];
+    for (Change& c : docs_[from].ChangesSince(overlap ? before : sent)) {
+      queue_.push_back(Message{to, std::move(c)});
+    }
+    before = sent;
+    sent = docs_[from].GetVersion();
+  }
+
   void Send(size_t from, Change change) {
     for (size_t to = 0; to < docs_.size(); ++to) {
       if (to == from) continue;
@@ -153,6 +213,12 @@ class Replicas {
     queue_.pop_back();
     TextDoc& doc = docs_[m.to];
     const std::string before = doc.Text();
+    // What a server would check first: an honest change is never refused
+    // (only its dependencies may be missing yet).
+    const Status valid = doc.ValidateChange(m.change);
+    if (!valid.ok() && valid.code() != StatusCode::kNotFound) {
+      fail_("ValidateChange refused an honest change: " + valid.ToString());
+    }
     Result<ot::TextOp> patch = doc.Apply(m.change);
     if (!patch.ok()) {
       fail_("Apply failed: " + patch.status().ToString());
@@ -160,7 +226,8 @@ class Replicas {
     }
     Result<std::string> patched = ot::Apply(before, *patch);
     Expect(patched.ok() && *patched == doc.Text(),
-           "patch " + patch->ToJson() + " does not turn '" + before + "' into '" + doc.Text() + "'");
+           "patch " + patch->ToJson() + " does not turn '" + before + "' into '" + doc.Text() +
+               "'");
   }
 
   std::mt19937_64 rng_;
@@ -170,6 +237,9 @@ class Replicas {
   FailFn fail_;
   std::vector<TextDoc> docs_;
   std::vector<Message> queue_;
+  // Batched mode: per (from, to), the version sent last and the one before.
+  std::vector<Version> sent_;
+  std::vector<Version> sent_before_;
 };
 
 }  // namespace quire::crdt::test

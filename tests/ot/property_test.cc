@@ -2,7 +2,9 @@
 // names its seed; set QUIRE_SEED to run a different sequence.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "ot/text_op.h"
 #include "tests/ot/random_op.h"
@@ -66,6 +68,13 @@ TEST(OtPropertyTest, LawsHoldOnRandomCases) {
       const TextOp b2 = Transform(c.b, c.a, other);
       EXPECT_EQ(MustApply(sb, a2), MustApply(sa, b2));
     }
+    // ShareDB's conventions meet: the server's Rebase of a over b is the
+    // client's TransformX of its pending a, and both reach the same text.
+    TextOp local = c.a;
+    TextOp remote = c.b;
+    TransformX(&local, &remote);
+    EXPECT_EQ(Rebase(c.a, {&c.b, 1}), local);
+    EXPECT_EQ(MustApply(sb, local), MustApply(sa, remote));
     // Compose: one op with the effect of both.
     const TextOp b_after_a = Transform(c.b, c.a, Side::kRight);
     EXPECT_EQ(MustApply(c.doc, Compose(c.a, b_after_a)), MustApply(sa, b_after_a));
@@ -77,17 +86,26 @@ TEST(OtPropertyTest, LawsHoldOnRandomCases) {
     ASSERT_TRUE(inv.ok()) << inv.status().ToString();
     EXPECT_EQ(MustApply(sa, *inv), c.doc);
 
-    // TransformPosition agrees with where each character went: with kAfter,
-    // the caret before a surviving character stays before that character.
+    // TransformPosition agrees with where each character went: positions
+    // keep their order; with kAfter the caret before a surviving character
+    // stays right before it, and kBefore differs from kAfter only by text
+    // inserted right there.
     const std::vector<char32_t> after = test::ToCodePoints(sa);
-    size_t prev = 0;
+    const std::set<char32_t> old_chars(c.chars.begin(), c.chars.end());
+    size_t prev_before = 0;
+    size_t prev_after = 0;
     for (size_t p = 0; p <= c.chars.size(); ++p) {
       const size_t pb = TransformPosition(p, c.a, Stick::kBefore);
       const size_t pa = TransformPosition(p, c.a, Stick::kAfter);
-      EXPECT_LE(pb, pa);
-      EXPECT_LE(pa, after.size());
-      EXPECT_GE(pb, prev);  // Order of positions is preserved.
-      prev = pa;
+      ASSERT_LE(pb, pa) << "pos " << p;
+      ASSERT_LE(pa, after.size()) << "pos " << p;
+      EXPECT_GE(pb, prev_before) << "pos " << p;
+      EXPECT_GE(pa, prev_after) << "pos " << p;
+      prev_before = pb;
+      prev_after = pa;
+      for (size_t k = pb; k < pa; ++k) {
+        EXPECT_EQ(old_chars.count(after[k]), 0u) << "pos " << p << " skips old text";
+      }
       if (p == c.chars.size()) {
         EXPECT_EQ(pa, after.size());
         continue;

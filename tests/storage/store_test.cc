@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
 #include <future>
+#include <map>
+#include <thread>
 
 #include "crdt/change_codec.h"
 #include "crdt/text_doc.h"
@@ -71,16 +76,15 @@ TEST(StoreTest, AppendsReadBackInOrderAndSurviveReopen) {
   // Bounded reads.
   EXPECT_EQ(store->ReadChanges("notes", 1, 2, SIZE_MAX)->size(), 2u);
   EXPECT_EQ(store->ReadChanges("notes", 1, 100, 1)->size(), 1u);
-  EXPECT_EQ(store->ReadChanges("missing", 1, 10, SIZE_MAX).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(store->ReadChanges("missing", 1, 10, SIZE_MAX).status().code(), StatusCode::kNotFound);
 }
 
 TEST(StoreTest, BatchesAcrossDocumentsAreAtomicAndNumberedPerDocument) {
   test::TempDir dir;
   auto store = Open(dir.path());
   Typist a(1), b(2);
-  Result<std::vector<uint64_t>> seqs =
-      store->Append({{"a", {a.Type("x"), a.Type("y")}}, {"b", {b.Type("z")}}, {"a", {a.Type("w")}}});
+  Result<std::vector<uint64_t>> seqs = store->Append(
+      {{"a", {a.Type("x"), a.Type("y")}}, {"b", {b.Type("z")}}, {"a", {a.Type("w")}}});
   ASSERT_TRUE(seqs.ok());
   EXPECT_EQ(*seqs, (std::vector<uint64_t>{1, 1, 3}));
   EXPECT_EQ(store->GetMeta("a")->head_seq, 3u);
@@ -171,8 +175,7 @@ TEST(StoreTest, SnapshotPlusTailLoadsLikeTheWholeLog) {
   ASSERT_TRUE(CompactDocument(*store, "d", /*drop_covered_changes=*/true).ok());
   EXPECT_EQ(store->GetMeta("d")->first_seq, 41u);
   EXPECT_EQ(LoadTextDoc(*store, "d", crdt::AgentId{9})->doc.Text(), t.Text());
-  EXPECT_EQ(LoadTextDocAt(*store, "d", 3, crdt::AgentId{9}).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(LoadTextDocAt(*store, "d", 3, crdt::AgentId{9}).status().code(), StatusCode::kNotFound);
   const uint64_t epoch = store->GetMeta("d")->epoch;
   EXPECT_EQ(store->DropChangesThrough("d", epoch, 45).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store->DropChangesThrough("d", epoch + 1, 40).code(), StatusCode::kNotFound);
@@ -201,31 +204,217 @@ TEST(StoreTest, SnapshotsAreTakenInTheBackgroundByPolicy) {
   EXPECT_GE(report->snapshots, 1u);
 }
 
-TEST(RecordsTest, BadBytesAreCorruptionNamingDocumentAndSeq) {
-  const std::string good = EncodeChangeRecord(NewChange{"\x90", "bob", 5});
-  Result<StoredChange> ok = DecodeChangeRecord("d", 7, good);
-  ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(ok->author, "bob");
-  std::string flipped = good;
-  flipped.back() ^= 1;
-  EXPECT_EQ(DecodeChangeRecord("d", 7, flipped).status().message(),
-            "document 'd' change 7: checksum mismatch");
-  EXPECT_EQ(DecodeChangeRecord("d", 7, good.substr(0, 3)).status().message(),
-            "document 'd' change 7: value truncated");
-  std::string version = good;
-  version[0] = 9;
-  EXPECT_EQ(DecodeChangeRecord("d", 7, version).status().message(),
-            "document 'd' change 7: unknown record version 9");
-  EXPECT_EQ(DecodeMetaRecord("d", "\x01\x00\x00\x00\x00").status().code(),
-            StatusCode::kCorruption);
-  std::string_view doc;
-  uint64_t seq;
-  EXPECT_TRUE(ParseSeqKey(SeqKey("doc", 258), &doc, &seq).ok());
-  EXPECT_EQ(doc, "doc");
-  EXPECT_EQ(seq, 258u);
-  EXPECT_EQ(ParseSeqKey("short", &doc, &seq).code(), StatusCode::kCorruption);
-  EXPECT_EQ(ParseSeqKey(std::string("a\0b\0\0\0\0\0\0\0\0\x01", 12), &doc, &seq).code(),
-            StatusCode::kCorruption);
+TEST(StoreTest, AppendsPastTheSizeLimitAreRefusedWholeAndWriteNothing) {
+  test::TempDir dir;
+  Typist t(1);
+  const NewChange first = t.Type(std::string(100, 'a'));
+  const NewChange second = t.Type(std::string(100, 'b'));
+  const NewChange third = t.Type(std::string(100, 'c'));
+  StoreOptions o = Opts();
+  o.max_document_bytes = first.change.size() + second.change.size() + 10;
+  {
+    auto store = Open(dir.path(), o);
+    ASSERT_TRUE(store->Append({{"d", {first}}}).ok());
+    ASSERT_TRUE(store->Append({{"d", {second}}}).ok());
+    EXPECT_EQ(store->GetMeta("d")->history_bytes, first.change.size() + second.change.size());
+    Result<std::vector<uint64_t>> over = store->Append({{"d", {third}}});
+    EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+    EXPECT_NE(over.status().message().find("document 'd' would grow to"), std::string::npos)
+        << over.status().message();
+    // A batch with a document over the limit is refused whole.
+    Typist u(2);
+    over = store->Append({{"other", {u.Type("fits")}}, {"d", {third}}});
+    EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ(store->GetMeta("other").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(store->GetMeta("d")->head_seq, 2u);
+    // Dropping changes does not make room: the history is still there, in
+    // the snapshot.
+    ASSERT_TRUE(CompactDocument(*store, "d", /*drop_covered_changes=*/true).ok());
+    EXPECT_EQ(store->GetMeta("d")->change_bytes, 0u);
+    EXPECT_EQ(store->Append({{"d", {third}}}).status().code(), StatusCode::kResourceExhausted);
+  }
+  // The count is stored: after a reopen it still holds.
+  auto store = Open(dir.path(), o);
+  EXPECT_EQ(store->Append({{"d", {third}}}).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(LoadTextDoc(*store, "d", crdt::AgentId{9})->doc.Text(),
+            std::string(100, 'a') + std::string(100, 'b'));
+}
+
+// Writers on several threads, on one shared document and on their own,
+// some waiting for each ack, some keeping appends in flight, some in
+// batches across two documents, with a metadata cache of two entries (so
+// most appends wait for a read of evicted metadata). Every seq is handed
+// out once, with no gap, each thread's changes keep their order, and the
+// documents load with every change.
+TEST(StoreTest, ConcurrentAppendsGetEverySeqOnceInOrderAndReadBack) {
+  test::TempDir dir;
+  StoreOptions o = Opts();
+  o.meta_cache_entries = 2;
+  auto store = Open(dir.path(), o);
+  constexpr int kThreads = 6;
+  constexpr int kAppends = 150;
+  std::mutex mu;
+  std::map<std::string, std::vector<uint64_t>> seqs;  // Per document, as acknowledged.
+  std::map<int, std::vector<uint64_t>> shared_by_thread;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kThreads; ++w) {
+    threads.emplace_back([&, w] {
+      Typist shared(100 + w), own(200 + w), extra(300 + w);
+      const std::string mine = "own" + std::to_string(w);
+      const std::string async = "async" + std::to_string(w);
+      std::atomic<int> in_flight{0};
+      for (int i = 0; i < kAppends; ++i) {
+        std::vector<AppendRequest> batch = {{"shared", {shared.Type("s")}}};
+        if (w % 3 == 1) batch.push_back({mine, {own.Type("o"), own.Type("p")}});
+        Result<std::vector<uint64_t>> r = store->Append(std::move(batch));
+        if (!r.ok()) {
+          ++failures;
+          continue;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          seqs["shared"].push_back(r->front());
+          shared_by_thread[w].push_back(r->front());
+          if (w % 3 == 1) {
+            seqs[mine].push_back(r->at(1));
+            seqs[mine].push_back(r->at(1) + 1);
+          }
+        }
+        if (w % 3 == 2) {  // Another document, asynchronously, up to 8 in flight.
+          while (in_flight.load() >= 8) std::this_thread::yield();
+          ++in_flight;
+          store->AppendAsync({{async, {extra.Type("e")}}}, [&](Result<std::vector<uint64_t>> a) {
+            std::lock_guard<std::mutex> l(mu);
+            if (a.ok()) {
+              seqs[async].push_back(a->front());
+            } else {
+              ++failures;
+            }
+            --in_flight;
+          });
+        }
+      }
+      while (in_flight.load() > 0) std::this_thread::yield();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  for (auto& [doc, got] : seqs) {
+    SCOPED_TRACE(doc);
+    std::sort(got.begin(), got.end());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], i + 1) << "seqs must be 1..n once";
+    EXPECT_EQ(store->GetMeta(doc)->head_seq, got.size());
+    Result<std::vector<StoredChange>> changes = store->ReadChanges(doc, 1, SIZE_MAX, SIZE_MAX);
+    ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+    ASSERT_EQ(changes->size(), got.size());
+    Result<LoadedTextDoc> loaded = LoadTextDoc(*store, doc, crdt::AgentId{9});
+    // Out of order, an agent's change would wait for its predecessor.
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(loaded->doc.size(), got.size());  // One character per change.
+  }
+  EXPECT_EQ(seqs["shared"].size(), size_t{kThreads * kAppends});
+  for (auto& [w, got] : shared_by_thread) {
+    EXPECT_TRUE(std::is_sorted(got.begin(), got.end())) << "thread " << w;
+  }
+  Result<VerifyReport> report = Verify(*store, nullptr);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front();
+}
+
+// With a cache of one entry, snapshots, drops and deletes of documents the
+// writer no longer holds come in order with appends to them.
+TEST(StoreTest, EvictedMetadataIsReadAgainAndWritesKeepTheirOrder) {
+  test::TempDir dir;
+  StoreOptions o = Opts();
+  o.meta_cache_entries = 1;
+  auto store = Open(dir.path(), o);
+  std::vector<Typist> typists;
+  for (int d = 0; d < 5; ++d) typists.emplace_back(d + 1);
+  for (int round = 0; round < 4; ++round) {
+    for (int d = 0; d < 5; ++d) {
+      const std::string doc = "doc" + std::to_string(d);
+      Result<std::vector<uint64_t>> r = store->Append({{doc, {typists[d].Type("ab")}}});
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->front(), static_cast<uint64_t>(round + 1));
+    }
+  }
+  ASSERT_TRUE(CompactDocument(*store, "doc1", /*drop_covered_changes=*/true).ok());
+  EXPECT_EQ(store->GetMeta("doc1")->first_seq, 5u);
+  ASSERT_TRUE(store->DeleteDocument("doc2").ok());
+  Typist fresh(9);
+  EXPECT_EQ(store->Append({{"doc2", {fresh.Type("new")}}})->front(), 1u);
+  for (int d = 0; d < 5; ++d) {
+    const std::string doc = "doc" + std::to_string(d);
+    Result<LoadedTextDoc> loaded = LoadTextDoc(*store, doc, crdt::AgentId{99});
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(loaded->doc.Text(), d == 2 ? "new" : typists[d].Text());
+  }
+}
+
+// A batch that must wait for the metadata of a new document ("y<i>") holds
+// back the later appends to the document it shares ("x"), even though the
+// writer has x's metadata at hand: x's changes get seqs in the order they
+// were submitted.
+TEST(StoreTest, AppendsKeepSubmissionOrderWhileAnotherDocumentIsRead) {
+  test::TempDir dir;
+  StoreOptions o = Opts();
+  o.meta_cache_entries = 2;
+  auto store = Open(dir.path(), o);
+  Typist x(1), y(2);
+  constexpr int kRounds = 200;
+  std::mutex mu;
+  std::vector<uint64_t> x_seqs(2 * kRounds);  // By submission index.
+  std::atomic<int> pending{0}, failures{0};
+  auto record = [&](int index, size_t at) {
+    return [&, index, at](Result<std::vector<uint64_t>> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (r.ok()) {
+        x_seqs[index] = r->at(at);
+      } else {
+        ++failures;
+      }
+      --pending;
+    };
+  };
+  // Made first, so that the appends come in faster than the reads.
+  std::vector<NewChange> ys, xs;
+  for (int i = 0; i < 2 * kRounds; ++i) {
+    ys.push_back(y.Type("y"));
+    xs.push_back(x.Type(i % 2 == 0 ? "a" : "b"));
+  }
+  pending = 2 * kRounds;
+  for (int i = 0; i < kRounds; ++i) {
+    store->AppendAsync({{"y" + std::to_string(i), {ys[i]}}, {"x", {xs[2 * i]}}}, record(2 * i, 1));
+    store->AppendAsync({{"x", {xs[2 * i + 1]}}}, record(2 * i + 1, 0));
+  }
+  while (pending.load() > 0) std::this_thread::yield();
+  ASSERT_EQ(failures.load(), 0);
+  for (size_t i = 0; i < x_seqs.size(); ++i) EXPECT_EQ(x_seqs[i], i + 1) << "submission " << i;
+  EXPECT_EQ(LoadTextDoc(*store, "x", crdt::AgentId{9})->doc.Text(), x.Text());
+}
+
+TEST(StoreTest, AReadOnlyStoreReadsAndRefusesWrites) {
+  test::TempDir dir;
+  Typist t(1);
+  {
+    auto store = Open(dir.path());
+    ASSERT_TRUE(store->Append({{"d", {t.Type("hi")}}}).ok());
+  }
+  StoreOptions o = Opts();
+  o.read_only = true;
+  auto store = Open(dir.path(), o);
+  EXPECT_EQ(LoadTextDoc(*store, "d", crdt::AgentId{9})->doc.Text(), "hi");
+  EXPECT_EQ(store->Append({{"d", {t.Type("!")}}}).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(store->DeleteDocument("d").code(), StatusCode::kInternal);
+  EXPECT_EQ(store->GetMeta("d")->head_seq, 1u);
+  // A missing directory is NotFound and stays missing.
+  const std::string missing = dir.path() + "/missing";
+  EXPECT_EQ(OpenRocksDbStore(missing, o).status().code(), StatusCode::kNotFound);
+  o.read_only = false;
+  o.create_if_missing = false;
+  EXPECT_EQ(OpenRocksDbStore(missing, o).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
 }  // namespace
