@@ -24,6 +24,8 @@ enum class StatusCode : int {
   kResourceExhausted = 6,  // A limit was hit.
   kIoError = 7,            // The disk or file system failed (or a file is missing).
   kInternal = 8,           // Quire misused from inside (e.g. a call from the wrong thread).
+  kFailedPrecondition = 9,  // Well-formed, but contradicts what it claims to build on
+                            // (e.g. a change whose origins were not adjacent in its causal past).
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -67,6 +69,9 @@ inline Status ResourceExhausted(std::string message) {
 }
 inline Status IoError(std::string message) {
   return Status(StatusCode::kIoError, std::move(message));
+}
+inline Status FailedPrecondition(std::string message) {
+  return Status(StatusCode::kFailedPrecondition, std::move(message));
 }
 inline Status Internal(std::string message) {
   return Status(StatusCode::kInternal, std::move(message));

@@ -406,6 +406,15 @@ void Client::Impl::SendInflight(Doc& d) {
   SendMessage(op);
 }
 
+void Client::Impl::PostFlush(uint16_t channel) {
+  asio::post(strand, [self = shared_from_this(), channel] {
+    std::lock_guard<std::mutex> guard(self->mu);
+    if (Doc* d = self->ByChannel(channel)) {
+      d->mode == Mode::kCrdt ? self->FlushCrdt(*d) : self->SendInflight(*d);
+    }
+  });
+}
+
 // ---- Client ----
 
 Client::Client(asio::io_context& io, ClientOptions options)
@@ -469,21 +478,20 @@ uint16_t Client::Open(const std::string& doc, Mode mode, DocCallbacks callbacks)
   d.callbacks = std::move(callbacks);
   if (mode == Mode::kCrdt && impl_->agent != 0) d.crdt.emplace(crdt::AgentId{impl_->agent});
   asio::post(impl_->strand, [impl = impl_, channel] {
-    std::lock_guard<std::mutex> lock(impl->mu);
-    if (Doc* doc = impl->ByChannel(channel); doc && impl->state == ConnectionState::kConnected) {
-      impl->SendOpen(*doc);
-    }
+    std::lock_guard<std::mutex> guard(impl->mu);
+    Doc* opened = impl->ByChannel(channel);
+    if (opened != nullptr && impl->state == ConnectionState::kConnected) impl->SendOpen(*opened);
   });
   return channel;
 }
 
 Status Client::Insert(uint16_t channel, size_t pos, std::string_view utf8) {
-  if (!utf8::IsValid(utf8)) return InvalidArgument("insert: not valid UTF-8");
+  if (!utf8::Validate(utf8).ok()) return InvalidArgument("insert: not valid UTF-8");
   std::lock_guard<std::mutex> lock(impl_->mu);
   Doc* d = impl_->ByChannel(channel);
   if (d == nullptr) return NotFound("no document on channel " + std::to_string(channel));
   if (d->mode == Mode::kCrdt) {
-    if (!d->crdt) return Status(StatusCode::kInternal, "no agent yet: connect once first");
+    if (!d->crdt) return Internal("no agent yet: connect once first");
     if (pos > d->crdt->size()) return OutOfRange("insert past the end");
     ot::TextOp op;
     op.Retain(pos).Insert(utf8);
@@ -500,12 +508,7 @@ Status Client::Insert(uint16_t channel, size_t pos, std::string_view utf8) {
     }
   }
   if (!impl_->options.state_file.empty()) QUIRE_RETURN_IF_ERROR(impl_->SaveLocked());
-  asio::post(impl_->strand, [impl = impl_, channel] {
-    std::lock_guard<std::mutex> lock(impl->mu);
-    if (Doc* doc = impl->ByChannel(channel)) {
-      doc->mode == Mode::kCrdt ? impl->FlushCrdt(*doc) : impl->SendInflight(*doc);
-    }
-  });
+  impl_->PostFlush(channel);
   impl_->cv.notify_all();
   return Status::Ok();
 }
@@ -517,7 +520,7 @@ Status Client::Remove(uint16_t channel, size_t pos, size_t len) {
   ot::TextOp op;
   op.Retain(pos).Delete(len);
   if (d->mode == Mode::kCrdt) {
-    if (!d->crdt) return Status(StatusCode::kInternal, "no agent yet: connect once first");
+    if (!d->crdt) return Internal("no agent yet: connect once first");
     QUIRE_RETURN_IF_ERROR(d->crdt->ApplyLocalOp(op).status());
   } else {
     QUIRE_ASSIGN_OR_RETURN(d->text, ot::Apply(d->text, op));
@@ -529,12 +532,7 @@ Status Client::Remove(uint16_t channel, size_t pos, size_t len) {
     }
   }
   if (!impl_->options.state_file.empty()) QUIRE_RETURN_IF_ERROR(impl_->SaveLocked());
-  asio::post(impl_->strand, [impl = impl_, channel] {
-    std::lock_guard<std::mutex> lock(impl->mu);
-    if (Doc* doc = impl->ByChannel(channel)) {
-      doc->mode == Mode::kCrdt ? impl->FlushCrdt(*doc) : impl->SendInflight(*doc);
-    }
-  });
+  impl_->PostFlush(channel);
   impl_->cv.notify_all();
   return Status::Ok();
 }
@@ -547,7 +545,7 @@ std::string Client::Text(uint16_t channel) const {
   return d->crdt ? d->crdt->Text() : std::string();
 }
 
-DocStatus Client::Status(uint16_t channel) const {
+DocStatus Client::StatusOf(uint16_t channel) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const Doc* d = impl_->ByChannel(channel);
   return d == nullptr ? DocStatus{} : impl_->StatusOf(*d);

@@ -100,7 +100,7 @@ class Client {
   Status Remove(uint16_t channel, size_t pos, size_t len);
 
   std::string Text(uint16_t channel) const;
-  DocStatus Status(uint16_t channel) const;
+  DocStatus StatusOf(uint16_t channel) const;
   ConnectionState state() const;
   uint64_t agent() const;
   // Waits until `pred(status)` holds or `timeout` passes (tests, tools).
@@ -108,8 +108,9 @@ class Client {
                std::chrono::milliseconds timeout) const;
   bool WaitConnected(std::chrono::milliseconds timeout) const;
 
+  struct Impl;  // client_impl.h: internal.
+
  private:
-  struct Impl;
   std::shared_ptr<Impl> impl_;
 };
 

@@ -79,6 +79,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   void SendOpen(Doc& d);
   void FlushCrdt(Doc& d);
   void SendInflight(Doc& d);
+  // Sends what a local edit queued (posts to the strand).
+  void PostFlush(uint16_t channel);
   void OnOtAck(Doc& d, uint64_t seq, uint64_t agent_next);
   void Offline();
   std::chrono::milliseconds NextBackoff();

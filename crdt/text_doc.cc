@@ -1,6 +1,7 @@
 #include "crdt/text_doc.h"
 
 #include <cassert>
+#include <iterator>
 
 #include "base/utf8.h"
 #include "crdt/internal/doc_state.h"
@@ -84,6 +85,26 @@ Result<std::vector<Change>> TextDoc::ApplyLocalOp(const ot::TextOp& op) {
   return changes;
 }
 
+Result<Change> TextDoc::ApplyLocalOpAs(AgentId agent, const ot::TextOp& op) {
+  assert(agent.value != kRootAgent);
+  if (op.IsNoop()) return InvalidArgument("the op changes nothing");
+  const AgentId own = state_->agent();
+  state_->SetAgent(agent);
+  Result<std::vector<Change>> changes = ApplyLocalOp(op);
+  state_->SetAgent(own);
+  if (!changes.ok()) return changes.status();
+  // Each change after the first has the one before as its only parent
+  // (local edits follow each other), so together they are one change.
+  Change merged = std::move(changes->front());
+  for (size_t i = 1; i < changes->size(); ++i) {
+    Change& c = (*changes)[i];
+    assert(c.id.agent == merged.id.agent && c.id.seq == merged.id.seq + merged.Length());
+    merged.ops.insert(merged.ops.end(), std::make_move_iterator(c.ops.begin()),
+                      std::make_move_iterator(c.ops.end()));
+  }
+  return merged;
+}
+
 Result<ot::TextOp> TextDoc::Apply(const Change& change) {
   ot::TextOp patch;
   QUIRE_RETURN_IF_ERROR(state_->Apply(change, &patch));
@@ -102,6 +123,7 @@ Status TextDoc::Merge(const TextDoc& other) { return state_->Merge(*other.state_
 
 Version TextDoc::GetVersion() const { return state_->GetVersion(); }
 Frontier TextDoc::GetFrontier() const { return state_->GetFrontier(); }
+uint64_t TextDoc::NextSeq(AgentId agent) const { return state_->NextSeq(agent); }
 std::vector<Id> TextDoc::MissingDependencies() const { return state_->MissingDependencies(); }
 size_t TextDoc::PendingCount() const { return state_->PendingCount(); }
 size_t TextDoc::size() const { return state_->tree().visible_len(); }

@@ -65,6 +65,11 @@ class TextDoc {
   // ResourceExhausted when it would take the document past limits();
   // nothing changes then.
   Result<std::vector<Change>> ApplyLocalOp(const ot::TextOp& op);
+  // ApplyLocalOp authored by `agent` (continuing its seqs here) instead of
+  // agent(), as one Change: how a server applies an OT client's op as that
+  // client's edit. InvalidArgument for an op that changes nothing.
+  // REQUIRES: agent.value != kRootAgent.
+  Result<Change> ApplyLocalOpAs(AgentId agent, const ot::TextOp& op);
 
   // Integrates a remote change and returns the patch it caused here. A
   // change whose dependencies (parents, an earlier seq of its agent) are
@@ -86,7 +91,8 @@ class TextDoc {
   // in the version its parents name, and every op it references is in
   // that version. OK for a duplicate; NotFound when a dependency is
   // missing (nothing can be checked yet); InvalidArgument or
-  // ResourceExhausted for what Apply() would refuse or the checks find.
+  // ResourceExhausted for what Apply() would refuse; FailedPrecondition for
+  // what the causal-past checks find.
   // Changes nothing visible (it is not const only because it settles
   // internal counts).
   [[nodiscard]] Status ValidateChange(const Change& change);
@@ -100,6 +106,9 @@ class TextDoc {
 
   Version GetVersion() const;
   Frontier GetFrontier() const;
+  // The seq `agent`'s next op will have: how many of its ops this replica
+  // holds (GetVersion().Get(agent) without building the version).
+  uint64_t NextSeq(AgentId agent) const;
   // For each agent whose ops held-back changes wait for, the first missing
   // Id (seq order per agent makes it name all of them); empty when nothing
   // is held back.

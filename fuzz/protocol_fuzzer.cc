@@ -66,7 +66,6 @@ class QueueHost : public RoomHost {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   QueueHost host;
   RoomLimits limits;
-  limits.max_doc_bytes = 1 << 16;
   limits.history_ops = 8;
   RoomState room("fuzz", 1, 0, crdt::TextDoc(crdt::AgentId{0}, crdt::DocLimits{1 << 16, 1 << 16}),
                  &host, limits);

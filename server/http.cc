@@ -29,7 +29,7 @@ constexpr size_t kMaxRequestHeader = 16 << 10;
 Response Reply(const Request& req, http::status status, std::string_view type, std::string body) {
   Response res{status, req.version()};
   res.set(http::field::server, "quire");
-  res.set(http::field::content_type, type);
+  res.set(http::field::content_type, beast::string_view(type.data(), type.size()));
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();

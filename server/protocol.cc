@@ -62,7 +62,7 @@ class Fields {
     if (!Need(field)) return false;
     if (!r_.Str(&s)) return Bad(std::string(field) + " is not a string");
     if (s.size() > max) return Bad(std::string(field) + " is longer than " + std::to_string(max) + " bytes");
-    if (!utf8::IsValid(s)) return Bad(std::string(field) + " is not valid UTF-8");
+    if (!utf8::Validate(s).ok()) return Bad(std::string(field) + " is not valid UTF-8");
     out->assign(s);
     return true;
   }
@@ -123,7 +123,7 @@ bool ReadHelloOptions(wire::Reader& r, Fields& f, HelloMsg* m) {
     if (key == "token" || key == "name" || key == "client") {
       std::string_view v;
       const size_t max = key == "token" ? kMaxTokenBytes : kMaxNameBytes;
-      if (!r.Str(&v) || v.size() > max || !utf8::IsValid(v)) {
+      if (!r.Str(&v) || v.size() > max || !utf8::Validate(v).ok()) {
         return f.Bad(std::string(key) + " is not a string of at most " + std::to_string(max) +
                      " bytes of UTF-8");
       }

@@ -44,7 +44,7 @@ bool ReadVersion(wire::Reader& r, crdt::Version* out) {
 
 bool ReadString(wire::Reader& r, std::string* out) {
   std::string_view s;
-  if (!r.Str(&s) || !utf8::IsValid(s)) return false;
+  if (!r.Str(&s) || !utf8::Validate(s).ok()) return false;
   out->assign(s);
   return true;
 }

@@ -17,9 +17,16 @@ constexpr size_t kReadChunkBytes = size_t{4} << 20;
 // The server's own replicas author nothing; agent 0 is never handed out.
 constexpr crdt::AgentId kServerAgent{0};
 
-Result<crdt::TextDoc> DocAt(const std::string& bytes, size_t max_doc_bytes) {
-  if (bytes.empty()) return crdt::TextDoc(kServerAgent);
-  return crdt::TextDoc::Decode(bytes, kServerAgent, {.max_doc_bytes = max_doc_bytes});
+crdt::DocLimits DocLimitsOf(const ServerContext& ctx) {
+  crdt::DocLimits limits;
+  limits.max_bytes = ctx.options.limits.max_doc_bytes;
+  return limits;
+}
+
+// The document a snapshot holds (none: the empty document).
+Result<crdt::TextDoc> DocAt(const std::string& bytes, const crdt::DocLimits& limits) {
+  if (bytes.empty()) return crdt::TextDoc(kServerAgent, limits);
+  return crdt::TextDoc::Decode(bytes, kServerAgent, limits);
 }
 
 }  // namespace
@@ -49,12 +56,12 @@ Result<Room::Loaded> Room::LoadFromStore() {
     QUIRE_ASSIGN_OR_RETURN(storage::DocMeta meta, ctx_.store->CreateDocument(name_));
     Loaded fresh;
     fresh.epoch = meta.epoch;
+    fresh.head = meta.head_seq;
+    fresh.doc = crdt::TextDoc(kServerAgent, DocLimitsOf(ctx_));
     return fresh;
   }
   if (!stored.ok()) return stored.status();
-  const size_t limit = ctx_.options.limits.max_doc_bytes;
-  QUIRE_ASSIGN_OR_RETURN(crdt::TextDoc doc, DocAt(stored->snapshot, limit));
-  doc.set_max_bytes(limit);
+  QUIRE_ASSIGN_OR_RETURN(crdt::TextDoc doc, DocAt(stored->snapshot, DocLimitsOf(ctx_)));
   for (const storage::StoredChange& c : stored->tail) {
     QUIRE_ASSIGN_OR_RETURN(crdt::Change change, crdt::DecodeChange(c.change));
     Status s = doc.Integrate(change);
@@ -87,9 +94,7 @@ void Room::OnLoaded(Result<Loaded> loaded) {
     }
     return;
   }
-  RoomLimits limits;
-  limits.max_doc_bytes = ctx_.options.limits.max_doc_bytes;
-  state_.emplace(name_, loaded->epoch, loaded->head, std::move(loaded->doc), this, limits);
+  state_.emplace(name_, loaded->epoch, loaded->head, std::move(loaded->doc), this, RoomLimits{});
   for (Deferred& d : deferred) d.run(*state_);
   AfterEvent();
 }
@@ -210,7 +215,7 @@ void Room::LoadHistory(uint64_t from, uint64_t to) {
   asio::post(*ctx_.loaders, [self = shared_from_this(), from, to] {
     // The patches of seqs (from, to]: replay the log from the newest
     // snapshot at or before `from`, keeping the patch of each later change.
-    auto rebuild = [&]() -> Result<std::vector<ot::TextOp>> {
+    auto rebuild = [&]() -> Result<std::vector<Patch>> {
       uint64_t at = 0;
       std::string bytes;
       auto snap = self->ctx_.store->SnapshotAtOrBefore(self->name_, from);
@@ -220,8 +225,8 @@ void Room::LoadHistory(uint64_t from, uint64_t to) {
       } else if (snap.status().code() != StatusCode::kNotFound) {
         return snap.status();
       }
-      QUIRE_ASSIGN_OR_RETURN(crdt::TextDoc doc, DocAt(bytes, self->ctx_.options.limits.max_doc_bytes));
-      std::vector<ot::TextOp> patches;
+      QUIRE_ASSIGN_OR_RETURN(crdt::TextDoc doc, DocAt(bytes, DocLimitsOf(self->ctx_)));
+      std::vector<Patch> patches;
       while (at < to) {
         QUIRE_ASSIGN_OR_RETURN(
             std::vector<storage::StoredChange> chunk,
@@ -234,14 +239,14 @@ void Room::LoadHistory(uint64_t from, uint64_t to) {
             QUIRE_RETURN_IF_ERROR(doc.Integrate(change));
           } else {
             QUIRE_ASSIGN_OR_RETURN(ot::TextOp patch, doc.Apply(change));
-            patches.push_back(std::move(patch));
+            patches.push_back(Patch{std::move(patch), change.id});
           }
           at = c.seq;
         }
       }
       return patches;
     };
-    Result<std::vector<ot::TextOp>> patches = rebuild();
+    Result<std::vector<Patch>> patches = rebuild();
     asio::post(self->strand_, [self, from, to, patches = std::move(patches)]() mutable {
       if (!self->state_) return;
       self->state_->OnHistory(from, to, std::move(patches));

@@ -162,12 +162,16 @@ void RoomState::Change(const Peer* peer, ChangeMsg msg) {
   const uint64_t len = c.Length();
   const uint64_t next = doc_.NextSeq(c.id.agent);
   if (c.id.seq + len <= next) return AckUnchanged(*m, msg.ref);  // It landed before.
-  if (c.id.seq > next || !doc_.KnowsAll(c.parents)) {
-    p->Send(NeedFrame(msg.channel, msg.ref, doc_.GetVersion()));
-    return;
-  }
-  if (Status s = doc_.CheckCausal(c); !s.ok()) {
-    return SendError(p, ErrorCode::kNotCausal, s.message(), msg.channel, msg.ref);
+  if (Status s = doc_.ValidateChange(c); !s.ok()) {
+    if (s.code() == StatusCode::kNotFound) {
+      // It builds on ops this replica lacks: ask for them; nothing changed.
+      p->Send(NeedFrame(msg.channel, msg.ref, doc_.GetVersion()));
+      return;
+    }
+    const ErrorCode code = s.code() == StatusCode::kFailedPrecondition   ? ErrorCode::kNotCausal
+                           : s.code() == StatusCode::kResourceExhausted ? ErrorCode::kDocTooLarge
+                                                                         : ErrorCode::kDoesNotFit;
+    return SendError(p, code, s.message(), msg.channel, msg.ref);
   }
   Result<ot::TextOp> patch = doc_.Apply(c);
   if (!patch.ok()) {

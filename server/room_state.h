@@ -64,7 +64,6 @@ struct MemberInfo {
 };
 
 struct RoomLimits {
-  size_t max_doc_bytes = size_t{64} << 20;
   // Patches kept in memory for OT clients that are behind; older ones are
   // rebuilt from the store's log.
   size_t history_ops = 1024;

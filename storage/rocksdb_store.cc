@@ -51,6 +51,7 @@ class RocksDbStore final : public Store {
   Status WriteSnapshot(std::string_view doc, uint64_t epoch, uint64_t seq,
                        std::string bytes) override;
   Status DropChangesThrough(std::string_view doc, uint64_t epoch, uint64_t up_to) override;
+  Result<DocMeta> CreateDocument(std::string_view doc) override;
   Result<std::vector<std::string>> ListDocuments() override { return db_->ListDocuments(); }
   Result<DocMeta> GetMeta(std::string_view doc) override;
   Status DeleteDocument(std::string_view doc) override;
@@ -240,6 +241,17 @@ Status RocksDbStore::DropChangesThrough(std::string_view doc, uint64_t epoch, ui
 Result<DocMeta> RocksDbStore::GetMeta(std::string_view doc) {
   QUIRE_RETURN_IF_ERROR(ValidateDocName(doc));
   return db_->ReadMeta(rocksdb::ReadOptions(), doc);
+}
+
+Result<DocMeta> RocksDbStore::CreateDocument(std::string_view doc) {
+  QUIRE_RETURN_IF_ERROR(ValidateDocName(doc));
+  QUIRE_RETURN_IF_ERROR(CanWait());
+  if (!writer_) return Internal("the store was opened read only");
+  std::promise<Result<DocMeta>> promise;
+  auto future = promise.get_future();
+  writer_->SubmitCreate(std::string(doc),
+                        [&promise](Result<DocMeta> r) { promise.set_value(std::move(r)); });
+  return future.get();
 }
 
 Status RocksDbStore::DeleteDocument(std::string_view doc) {

@@ -171,6 +171,10 @@ class Store {
   virtual Status DropChangesThrough(std::string_view doc, uint64_t epoch, uint64_t up_to) = 0;
   virtual Result<std::vector<std::string>> ListDocuments() = 0;
   virtual Result<DocMeta> GetMeta(std::string_view doc) = 0;
+  // Creates an empty document (metadata with a new epoch, no changes)
+  // unless one exists, and returns its metadata either way: a server gives
+  // a document its epoch before anyone holds a copy.
+  virtual Result<DocMeta> CreateDocument(std::string_view doc) = 0;
   // Removes every record of `doc`, also when its metadata is damaged or
   // missing (orphaned records). NotFound when there is nothing to remove.
   virtual Status DeleteDocument(std::string_view doc) = 0;

@@ -194,8 +194,8 @@ Status DocState::ValidateCausalPast(const Change& change) {
   QUIRE_RETURN_IF_ERROR(Resolve(change, &r));
   CausalPast past(history_, r.parents);
   auto outside = [&](const char* what, Lv lv) {
-    return InvalidArgument(std::string(what) + " " + ToString(history_.IdOf(lv)) +
-                           " is outside the change's causal past");
+    return FailedPrecondition(std::string(what) + " " + ToString(history_.IdOf(lv)) +
+                              " is outside the change's causal past");
   };
   // Its agent's ops form a chain: the one before the change is in its past.
   Lv prev;
@@ -222,7 +222,7 @@ Status DocState::ValidateCausalPast(const Change& change) {
       }
     }
     if (order.Next(ins.origin_left) != ins.origin_right) {
-      return InvalidArgument(
+      return FailedPrecondition(
           "the origins of the insert at " +
           ToString(Id{change.id.agent, change.id.seq + (ins.lv - r.base_lv) + (len - r.len)}) +
           " are not adjacent in the change's causal past");

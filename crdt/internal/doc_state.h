@@ -94,6 +94,18 @@ class DocState {
                                                        uint64_t order_runs, bool replay);
 
   AgentId agent() const { return agent_; }
+  // Makes `agent` the author of the local edits that follow.
+  void SetAgent(AgentId agent) {
+    if (agent == agent_) return;
+    agent_ = agent;
+    local_agent_ = -1;
+    cache_valid_ = false;
+    del_cache_valid_ = false;
+  }
+  uint64_t NextSeq(AgentId agent) const {
+    const int i = history_.FindAgent(agent);
+    return i < 0 ? 0 : history_.agents()[static_cast<size_t>(i)].next_seq;
+  }
   const DocLimits& limits() const { return limits_; }
   const History& history() const { return history_; }
   const SpanTree& tree() const { return tree_; }

@@ -53,6 +53,10 @@ void Writer::SubmitEdit(std::string doc, Writer::Edit edit, std::function<void(S
   Submit(EditTask{std::move(doc), std::move(edit), std::move(done)});
 }
 
+void Writer::SubmitCreate(std::string doc, std::function<void(Result<DocMeta>)> done) {
+  Submit(CreateTask{std::move(doc), std::move(done)});
+}
+
 void Writer::Submit(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -116,6 +120,8 @@ std::vector<std::string> Writer::Docs(const Task& task) {
     }
   } else if (const auto* e = std::get_if<EditTask>(&task)) {
     docs.push_back(e->doc);
+  } else if (const auto* c = std::get_if<CreateTask>(&task)) {
+    docs.push_back(c->doc);
   }
   return docs;
 }
@@ -130,6 +136,7 @@ bool Writer::Ready(const Task& task) {
                        [&](const AppendRequest& r) { return ready(r.doc); });
   }
   if (const auto* e = std::get_if<EditTask>(&task)) return ready(e->doc);
+  if (const auto* c = std::get_if<CreateTask>(&task)) return ready(c->doc);
   return true;
 }
 
@@ -201,6 +208,9 @@ void Writer::Process(std::deque<Task> incoming) {
     if (auto* a = std::get_if<AppendTask>(&task)) {
       group.push_back(std::move(*a));
       if (!options_.group_commit) commit();
+    } else if (auto* c = std::get_if<CreateTask>(&task)) {
+      commit();
+      RunCreate(*c);
     } else {
       commit();
       RunEdit(std::get<EditTask>(task));
@@ -338,6 +348,30 @@ void Writer::RunEdit(EditTask& task) {
     }
   }
   task.done(std::move(s));
+}
+
+void Writer::RunCreate(CreateTask& task) {
+  const Result<DocMeta>* meta = cache_.Find(task.doc);
+  assert(meta != nullptr && "Ready() checked that the document is cached");
+  if (meta->ok() || meta->status().code() != StatusCode::kNotFound) return task.done(*meta);
+  DocMeta fresh;
+  fresh.epoch = next_epoch_;
+  fresh.created_ms = fresh.updated_ms = NowMs();
+  rocksdb::WriteBatch batch;
+  batch.Put(db_.docs(), task.doc, EncodeMetaRecord(task.doc, fresh));
+  std::string next;
+  PutVarint(&next, next_epoch_ + 1);
+  batch.Put(db_.docs(), kNextEpochKey, next);
+  if (Status s = db_.Write(write_options_, &batch, "creating a document"); !s.ok()) {
+    return task.done(std::move(s));
+  }
+  ++next_epoch_;
+  cache_.Put(task.doc, fresh);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++writes_;
+  }
+  task.done(fresh);
 }
 
 }  // namespace quire::storage::internal

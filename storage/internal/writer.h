@@ -57,6 +57,9 @@ class Writer {
   // REQUIRES: the batch passed ValidateBatch (rocksdb_store.cc).
   void SubmitAppend(std::vector<AppendRequest> batch, Store::AppendDone done);
   void SubmitEdit(std::string doc, Edit edit, std::function<void(Status)> done);
+  // Creates `doc` (metadata with the next epoch, no changes) unless it
+  // exists; `done` gets its metadata either way.
+  void SubmitCreate(std::string doc, std::function<void(Result<DocMeta>)> done);
 
   bool OnWriterThread() const { return std::this_thread::get_id() == thread_.get_id(); }
   // Waits until nothing submitted is left to run. Not on the writer thread.
@@ -75,12 +78,16 @@ class Writer {
     Writer::Edit edit;
     std::function<void(Status)> done;
   };
+  struct CreateTask {
+    std::string doc;
+    std::function<void(Result<DocMeta>)> done;
+  };
   // The loader's answer for a document's metadata.
   struct LoadedTask {
     std::string doc;
     Result<DocMeta> meta;
   };
-  using Task = std::variant<AppendTask, EditTask, LoadedTask>;
+  using Task = std::variant<AppendTask, EditTask, CreateTask, LoadedTask>;
 
   void Submit(Task task);
   void Loop();
@@ -93,6 +100,7 @@ class Writer {
   void Release(std::deque<Task>* out);
   void CommitAppends(std::vector<AppendTask>& tasks);
   void RunEdit(EditTask& task);
+  void RunCreate(CreateTask& task);
   // What an append task writes, or why it must fail alone.
   Status PlanAppend(const AppendTask& task, int64_t now,
                     std::unordered_map<std::string, DocMeta>* touched, uint64_t* next_epoch,

@@ -11,7 +11,7 @@ namespace {
 void ExpectRefused(TextDoc& doc, const Change& c, const std::string& message) {
   const std::string text = doc.Text();
   const Status s = doc.ValidateChange(c);
-  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_EQ(s.message(), message);
   EXPECT_EQ(doc.Text(), text);
 }

@@ -2,7 +2,10 @@
 // server: each is answered with the code docs/protocol.md gives, and the
 // room, the document and every other client carry on as if nothing
 // happened.
+#include <deque>
+
 #include <boost/asio/connect.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "crdt/change_codec.h"
+#include "crdt/text_doc.h"
 #include "server/protocol.h"
 
 namespace quire::server {
@@ -75,7 +76,7 @@ TEST(ProtocolDocTest, ClientExamplesMatchTheEncoder) {
   op.channel = 3;
   op.ref = 1;
   op.op.Insert("hi");
-  EXPECT_EQ(EncodeClientMessage(op), Find(all, "`[23, 3, 1, 0, [\"hi\"]]`").bytes);
+  EXPECT_EQ(EncodeClientMessage(op), Find(all, "`[23, 3, 1, 0, [\"hi\"], 0]`").bytes);
 
   ChangeMsg change;
   crdt::TextDoc doc(crdt::AgentId{1});
@@ -91,7 +92,7 @@ TEST(ProtocolDocTest, ClientExamplesMatchTheEncoder) {
 
 TEST(ProtocolDocTest, ServerExamplesMatchTheEncoder) {
   const std::vector<Example> all = ReadExamples();
-  EXPECT_EQ(AckFrame(3, 1, 1).Bytes(), Find(all, "`[24, 3, 1, 1]`").bytes);
+  EXPECT_EQ(AckFrame(3, 1, 1, 2).Bytes(), Find(all, "`[24, 3, 1, 1, 2]`").bytes);
   EXPECT_EQ(ErrorFrame(ProtocolError{ErrorCode::kUnknownChannel, "unknown channel", 9, std::nullopt},
                        std::nullopt)
                 .Bytes(),
@@ -102,9 +103,13 @@ TEST(ProtocolDocTest, ServerExamplesMatchTheEncoder) {
   ot::TextOp ins;
   ins.Insert("x");
   const std::string batch = BatchHead(2) +
-                            RelayFrame(MsgType::kRemoteOp, 3, RemoteOpBody(5, del)).Bytes() +
-                            RelayFrame(MsgType::kRemoteOp, 3, RemoteOpBody(6, ins)).Bytes();
-  const Example& e = Find(all, "`[0, [26, 3, 5, [2, -1]], [26, 3, 6, [\"x\"]]]`");
+                            RelayFrame(MsgType::kRemoteOp, 3,
+                                       RemoteOpBody(5, del, crdt::Id{crdt::AgentId{7}, 0}))
+                                .Bytes() +
+                            RelayFrame(MsgType::kRemoteOp, 3,
+                                       RemoteOpBody(6, ins, crdt::Id{crdt::AgentId{9}, 4}))
+                                .Bytes();
+  const Example& e = Find(all, "`[0, [26, 3, 5, [2, -1], [7, 0]], [26, 3, 6, [\"x\"], [9, 4]]]`");
   EXPECT_EQ(batch, e.bytes);
   Result<std::vector<ServerMessage>> msgs = DecodeServerFrame(e.bytes);
   ASSERT_TRUE(msgs.ok()) << msgs.status().ToString();
@@ -112,6 +117,7 @@ TEST(ProtocolDocTest, ServerExamplesMatchTheEncoder) {
   EXPECT_EQ(std::get<RemoteOpMsg>((*msgs)[0]).seq, 5u);
   EXPECT_EQ(std::get<RemoteOpMsg>((*msgs)[0]).op, del);
   EXPECT_EQ(std::get<RemoteOpMsg>((*msgs)[1]).op, ins);
+  EXPECT_EQ(std::get<RemoteOpMsg>((*msgs)[1]).origin, (crdt::Id{crdt::AgentId{9}, 4}));
 }
 
 }  // namespace

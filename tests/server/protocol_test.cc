@@ -73,7 +73,8 @@ TEST(ProtocolTest, ChangeKeepsItsOwnBytes) {
   m.channel = 1;
   m.ref = 2;
   m.change = doc.Remove(1, 3);
-  const auto& got = std::get<ChangeMsg>(RoundTrip(m));
+  const ClientMessage decoded = RoundTrip(m);
+  const auto& got = std::get<ChangeMsg>(decoded);
   EXPECT_EQ(got.change, m.change);
   EXPECT_EQ(got.change_bytes, crdt::EncodeChange(m.change));
 }
@@ -143,9 +144,10 @@ TEST(ProtocolTest, ServerFramesDecode) {
 
   crdt::Version v;
   v.Set(crdt::AgentId{8}, 3);
-  got = DecodeServerFrame(SyncedFrame(1, 10, &v).Bytes());
+  got = DecodeServerFrame(SyncedFrame(1, 10, &v, 4).Bytes());
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(std::get<SyncedMsg>((*got)[0]).version, v);
+  EXPECT_EQ(std::get<SyncedMsg>((*got)[0]).agent_next, 4u);
 
   got = DecodeServerFrame(
       ErrorFrame(ProtocolError{ErrorCode::kStaleEpoch, "x", 2, std::nullopt}, 12).Bytes());

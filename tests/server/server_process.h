@@ -1,7 +1,6 @@
 // Test helpers: a real quire-server process on 127.0.0.1 with an ephemeral
 // port and its own data directory, which tests can SIGKILL, SIGTERM and
-// start again on the same data; and a thread running an io_context for
-// clients.
+// start again on the same data.
 #ifndef QUIRE_TESTS_SERVER_SERVER_PROCESS_H_
 #define QUIRE_TESTS_SERVER_SERVER_PROCESS_H_
 
@@ -17,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+
+#include "tests/server/io_thread.h"
 
 namespace quire::test {
 
@@ -113,32 +112,6 @@ class ServerProcess {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
-
-// An io_context on its own thread for clients.
-class IoThread {
- public:
-  IoThread() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
-  ~IoThread() {
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& io() { return io_; }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
-
-// The seed of a randomized test: QUIRE_SEED or a fixed default, printed.
-inline uint64_t Seed(uint64_t fallback) {
-  const char* env = std::getenv("QUIRE_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : fallback;
-  std::printf("seed: %llu (QUIRE_SEED=%llu reproduces it)\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
-  return seed;
-}
 
 }  // namespace quire::test
 

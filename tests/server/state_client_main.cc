@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "client/client.h"
-#include "tests/server/server_process.h"
+#include "tests/server/io_thread.h"
 
 int main(int argc, char** argv) {
   using namespace std::chrono_literals;

@@ -118,8 +118,8 @@ TEST(SyncTest, OfflineEditsArriveAfterReconnect) {
   ASSERT_EQ(server.Terminate(), 0);
   ASSERT_TRUE(a.Insert(ca, 0, "A-offline ").ok());
   ASSERT_TRUE(b.Insert(cb, b.Text(cb).size(), "B-offline").ok());
-  EXPECT_GT(a.Status(ca).pending, 0u);
-  EXPECT_FALSE(a.Status(ca).synced);
+  EXPECT_GT(a.StatusOf(ca).pending, 0u);
+  EXPECT_FALSE(a.StatusOf(ca).synced);
   ASSERT_TRUE(server.Start(port));
   const std::string text = Converge({&a, &b}, ca);
   EXPECT_EQ(text, "A-offline online B-offline");
@@ -250,7 +250,7 @@ TEST(SyncTest, SigtermWhileClientsTypeLosesNoAckedEdit) {
   });
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(server.Terminate(), 0);
-  const uint64_t acked_ops = a.Status(ch).acked_ops;  // Acks that arrived before it exited.
+  const uint64_t acked_ops = a.StatusOf(ch).acked_ops;  // Acks that arrived before it exited.
   typist.join();
   a.Stop();
   // Whatever the server acknowledged is in the CRDT ops it stored; a's
