@@ -117,31 +117,36 @@ class Decoder {
   Status ReadOrder();
   Status ReadText();
 
-  // The op run holding lv < total_: one word of a sampled first level (a
-  // run start every 16 runs), then one block; runs met in a row hit the hint.
-  size_t RunOf(Lv lv) {
-    if (hint_ < ops_.size() && ops_[hint_].lv <= lv && lv < ops_[hint_].end()) return hint_;
-    const auto block = static_cast<size_t>(
-        RunHolding(sample_.begin(), sample_.end(), lv, [](Lv s) { return s; }) - sample_.begin());
-    const auto first = ops_.begin() + static_cast<ptrdiff_t>(block * 16);
-    const auto last = ops_.begin() + static_cast<ptrdiff_t>(std::min(ops_.size(), block * 16 + 16));
-    hint_ = static_cast<size_t>(RunHolding(first, last, lv, [](const OpRun& r) { return r.lv; }) -
-                                ops_.begin());
-    return hint_;
+  // The op run holding lv < total_: LVs are bucketed (2^shift_ a bucket,
+  // about as many buckets as runs) and each bucket knows the run holding
+  // its first LV; a bucket holding many runs is searched.
+  size_t RunOf(Lv lv) const {
+    const size_t b = lv >> shift_;
+    size_t i = bucket_[b];
+    const size_t last = bucket_[b + 1];
+    if (last - i > 8) {
+      return static_cast<size_t>(RunHolding(ops_.begin() + static_cast<ptrdiff_t>(i),
+                                            ops_.begin() + static_cast<ptrdiff_t>(last) + 1, lv,
+                                            [](const OpRun& r) { return r.lv; }) -
+                                 ops_.begin());
+    }
+    while (ops_[i].end() <= lv) ++i;
+    return i;
   }
+  void IndexRuns();
   // The rank of lv when it is an insert.
-  bool RankOf(Lv lv, uint32_t* rank) {
+  bool RankOf(Lv lv, uint32_t* rank) const {
     const size_t i = RunOf(lv);
     if (!ops_[i].is_insert()) return false;
     *rank = run_rank_[i] + (lv - ops_[i].lv);
     return true;
   }
-  // Whether [lv, lv + n) are all inserts (then their ranks are consecutive
-  // from *rank). REQUIRES: n > 0, lv + n <= total_.
-  bool AllInserts(Lv lv, uint32_t n, uint32_t* rank) {
-    uint32_t last;
-    return RankOf(lv, rank) && RankOf(lv + n - 1, &last) && last - *rank == n - 1;
-  }
+  static constexpr uint32_t kNotInserts = UINT32_MAX;
+  // For each range [lv, lv + len) inside [0, total_), with len > 0: the
+  // rank of lv when the range holds only inserts (their ranks are then
+  // consecutive), else kNotInserts. Sorted and swept in linear time, where
+  // a lookup each would not be.
+  std::vector<uint32_t> RangeRanks(const std::vector<std::pair<Lv, uint32_t>>& ranges) const;
 
   BodyReader in_;
   DocLimits limits_;
@@ -153,8 +158,8 @@ class Decoder {
   std::vector<OpRun> ops_;
   std::vector<uint8_t> kinds_;
   std::vector<uint32_t> run_rank_;  // Per op run: the inserts before it.
-  std::vector<Lv> sample_;          // ops_[16 * i].lv.
-  size_t hint_ = 0;
+  std::vector<uint32_t> bucket_;    // See RunOf().
+  int shift_ = 0;
   uint64_t n_inserts_ = 0;
   size_t n_insert_runs_ = 0;
   bool all_predicted_ = true;
@@ -250,10 +255,10 @@ Status Decoder::ReadOpRuns() {
       ++n_insert_runs_;
       all_predicted_ = all_predicted_ && kinds_[i] == kPredictedInsert;
     }
-    if (i % 16 == 0) sample_.push_back(static_cast<Lv>(lv));
     lv += len;
   }
   if (lv != total_) return CorruptDoc("op runs do not cover the ops");
+  IndexRuns();
   // Each insert needs a byte of text further on: a small input cannot
   // claim a large document.
   if (n_inserts_ > in_.left()) return CorruptDoc("more inserts than bytes");
@@ -290,8 +295,34 @@ Status Decoder::ReadExplicitOrigins() {
   return Status::Ok();
 }
 
+std::vector<uint32_t> Decoder::RangeRanks(
+    const std::vector<std::pair<Lv, uint32_t>>& ranges) const {
+  std::vector<uint32_t> out(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const auto [lv, len] = ranges[i];
+    uint32_t first, last;
+    const bool inserts =
+        RankOf(lv, &first) && RankOf(lv + len - 1, &last) && last - first == len - 1;
+    out[i] = inserts ? first : kNotInserts;
+  }
+  return out;
+}
+
+void Decoder::IndexRuns() {
+  // As many buckets as runs, at most: a table no larger than the runs'.
+  while ((total_ >> shift_) > ops_.size()) ++shift_;
+  bucket_.resize((total_ >> shift_) + 2);
+  size_t run = 0;
+  for (size_t b = 0; b + 1 < bucket_.size(); ++b) {
+    const uint64_t lv = uint64_t{b} << shift_;
+    while (run + 1 < ops_.size() && ops_[run].end() <= lv) ++run;
+    bucket_[b] = static_cast<uint32_t>(run);
+  }
+  bucket_.back() = static_cast<uint32_t>(ops_.empty() ? 0 : ops_.size() - 1);
+}
+
 Status Decoder::ReadDeleteTargets() {
-  deleted_ = Bits(n_inserts_);
+  std::vector<std::pair<Lv, uint32_t>> ranges;  // The characters each delete run removes.
   int64_t prev_end = 0;
   for (OpRun& r : ops_) {
     if (r.is_insert()) continue;
@@ -303,13 +334,15 @@ Status Decoder::ReadDeleteTargets() {
     const int64_t low = backward ? target - r.len + 1 : target;
     if (low < 0 || low + r.len > int64_t{r.lv})
       return CorruptDoc("delete target not before its op");
-    uint32_t rank;
-    if (!AllInserts(static_cast<Lv>(low), r.len, &rank)) {
-      return CorruptDoc("delete target is not an inserted character");
-    }
-    deleted_.Set(rank, r.len);
+    ranges.emplace_back(static_cast<Lv>(low), r.len);
     r = OpRun::Delete(r.lv, r.len, static_cast<Lv>(target), backward);
     prev_end = backward ? target - r.len : target + r.len;
+  }
+  deleted_ = Bits(n_inserts_);
+  const std::vector<uint32_t> ranks = RangeRanks(ranges);
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (ranks[i] == kNotInserts) return CorruptDoc("delete target is not an inserted character");
+    deleted_.Set(ranks[i], ranges[i].second);
   }
   return Status::Ok();
 }
@@ -317,19 +350,30 @@ Status Decoder::ReadDeleteTargets() {
 Status Decoder::ReadOrder() {
   uint64_t n;
   if (!in_.Count(&n, 2)) return CorruptDoc("truncated document order");
+  std::vector<std::pair<Lv, uint32_t>> ranges(n);
+  int64_t prev = 0;
+  for (auto& [lv, len] : ranges) {
+    uint64_t delta, n_chars;
+    if (!in_.Varint(&delta) || !in_.Varint(&n_chars)) {
+      return CorruptDoc("truncated document order");
+    }
+    if (delta > (uint64_t{1} << 34)) return CorruptDoc("document order out of range");
+    const int64_t start = prev + UnZigZag(delta);
+    if (n_chars == 0 || start < 0 || n_chars > total_ || uint64_t(start) > total_ - n_chars) {
+      return CorruptDoc("document order does not place each character once");
+    }
+    lv = static_cast<Lv>(start);
+    len = static_cast<uint32_t>(n_chars);
+    prev = start + static_cast<int64_t>(n_chars);
+  }
+  const std::vector<uint32_t> ranks = RangeRanks(ranges);
   order_.resize(n);
   placed_ = Bits(n_inserts_);
   uint64_t placed = 0;
-  int64_t prev = 0;
-  for (OrderRun& r : order_) {
-    uint64_t delta, len;
-    if (!in_.Varint(&delta) || !in_.Varint(&len)) return CorruptDoc("truncated document order");
-    if (delta > (uint64_t{1} << 34)) return CorruptDoc("document order out of range");
-    const int64_t start = prev + UnZigZag(delta);
-    uint32_t rank = 0;
-    if (len == 0 || start < 0 || len > total_ || uint64_t(start) > total_ - len ||
-        !AllInserts(static_cast<Lv>(start), static_cast<uint32_t>(len), &rank) ||
-        !placed_.None(rank, len)) {
+  for (size_t j = 0; j < n; ++j) {
+    const auto [lv, len] = ranges[j];
+    const uint32_t rank = ranks[j];
+    if (rank == kNotInserts || !placed_.None(rank, len)) {
       return CorruptDoc("document order does not place each character once");
     }
     // A typed run keeps its characters in LV order: the one before a
@@ -339,8 +383,7 @@ Status Decoder::ReadOrder() {
     }
     placed_.Set(rank, len);
     placed += len;
-    r = OrderRun{static_cast<Lv>(start), static_cast<uint32_t>(len), rank};
-    prev = start + static_cast<int64_t>(len);
+    order_[j] = OrderRun{lv, len, rank};
   }
   if (placed != n_inserts_) return CorruptDoc("document order misses characters");
   return Status::Ok();
