@@ -88,7 +88,8 @@ Status Decompress(std::string_view in, uint64_t raw_len, std::string* out) {
 // count: only by the body's bytes.
 class Decoder {
  public:
-  Decoder(std::string_view body, const DocLimits& limits) : in_(body), limits_(limits) {}
+  Decoder(std::string_view body, const DocLimits& limits)
+      : in_(body), body_size_(body.size()), limits_(limits) {}
 
   Status ReadHistory() {
     QUIRE_RETURN_IF_ERROR(ReadAgents());
@@ -117,10 +118,14 @@ class Decoder {
   Status ReadOrder();
   Status ReadText();
 
-  // The op run holding lv < total_: LVs are bucketed (2^shift_ a bucket,
-  // about as many buckets as runs) and each bucket knows the run holding
-  // its first LV; a bucket holding many runs is searched.
-  size_t RunOf(Lv lv) const {
+  // Where an LV's op run is found: when the LVs are few next to the body's
+  // bytes (any history but one of long delete runs), a bit per LV marks
+  // the inserts and ranks them directly; otherwise LVs are bucketed (2^shift_
+  // a bucket, about as many buckets as runs), each bucket knowing the run
+  // holding its first LV, and a bucket holding many runs is searched.
+  // Either way, the tables are no larger than the body.
+  void IndexRuns();
+  size_t RunOf(Lv lv) const {  // REQUIRES: lv < total_, !by_bits_.
     const size_t b = lv >> shift_;
     size_t i = bucket_[b];
     const size_t last = bucket_[b + 1];
@@ -133,22 +138,32 @@ class Decoder {
     while (ops_[i].end() <= lv) ++i;
     return i;
   }
-  void IndexRuns();
-  // The rank of lv when it is an insert.
+  // The rank of lv when it is an insert. REQUIRES: lv < total_.
   bool RankOf(Lv lv, uint32_t* rank) const {
+    if (by_bits_) {
+      if (!lv_inserts_.Get(lv)) return false;
+      *rank = static_cast<uint32_t>(lv_inserts_.Rank(lv));
+      return true;
+    }
     const size_t i = RunOf(lv);
     if (!ops_[i].is_insert()) return false;
     *rank = run_rank_[i] + (lv - ops_[i].lv);
     return true;
   }
-  static constexpr uint32_t kNotInserts = UINT32_MAX;
-  // For each range [lv, lv + len) inside [0, total_), with len > 0: the
-  // rank of lv when the range holds only inserts (their ranks are then
-  // consecutive), else kNotInserts. Sorted and swept in linear time, where
-  // a lookup each would not be.
-  std::vector<uint32_t> RangeRanks(const std::vector<std::pair<Lv, uint32_t>>& ranges) const;
+  // Whether [lv, lv + len) holds only inserts (their ranks are then
+  // consecutive from *rank). REQUIRES: len > 0, lv + len <= total_.
+  bool RangeRank(Lv lv, uint32_t len, uint32_t* rank) const {
+    if (by_bits_) {
+      if (!lv_inserts_.All(lv, len)) return false;
+      *rank = static_cast<uint32_t>(lv_inserts_.Rank(lv));
+      return true;
+    }
+    uint32_t last;
+    return RankOf(lv, rank) && RankOf(lv + len - 1, &last) && last - *rank == len - 1;
+  }
 
   BodyReader in_;
+  size_t body_size_;
   DocLimits limits_;
   History history_;     // Its agents, until Build() restores the rest.
   uint64_t total_ = 0;  // Ops.
@@ -158,7 +173,9 @@ class Decoder {
   std::vector<OpRun> ops_;
   std::vector<uint8_t> kinds_;
   std::vector<uint32_t> run_rank_;  // Per op run: the inserts before it.
-  std::vector<uint32_t> bucket_;    // See RunOf().
+  bool by_bits_ = false;            // See IndexRuns().
+  Bits lv_inserts_{0};
+  std::vector<uint32_t> bucket_;
   int shift_ = 0;
   uint64_t n_inserts_ = 0;
   size_t n_insert_runs_ = 0;
@@ -295,21 +312,16 @@ Status Decoder::ReadExplicitOrigins() {
   return Status::Ok();
 }
 
-std::vector<uint32_t> Decoder::RangeRanks(
-    const std::vector<std::pair<Lv, uint32_t>>& ranges) const {
-  std::vector<uint32_t> out(ranges.size());
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    const auto [lv, len] = ranges[i];
-    uint32_t first, last;
-    const bool inserts =
-        RankOf(lv, &first) && RankOf(lv + len - 1, &last) && last - first == len - 1;
-    out[i] = inserts ? first : kNotInserts;
-  }
-  return out;
-}
-
 void Decoder::IndexRuns() {
-  // As many buckets as runs, at most: a table no larger than the runs'.
+  if (total_ <= 8 * uint64_t{body_size_}) {
+    by_bits_ = true;
+    lv_inserts_ = Bits(total_);
+    for (const OpRun& r : ops_) {
+      if (r.is_insert()) lv_inserts_.Set(r.lv, r.len);
+    }
+    lv_inserts_.Index();
+    return;
+  }
   while ((total_ >> shift_) > ops_.size()) ++shift_;
   bucket_.resize((total_ >> shift_) + 2);
   size_t run = 0;
@@ -322,7 +334,7 @@ void Decoder::IndexRuns() {
 }
 
 Status Decoder::ReadDeleteTargets() {
-  std::vector<std::pair<Lv, uint32_t>> ranges;  // The characters each delete run removes.
+  deleted_ = Bits(n_inserts_);
   int64_t prev_end = 0;
   for (OpRun& r : ops_) {
     if (r.is_insert()) continue;
@@ -334,15 +346,13 @@ Status Decoder::ReadDeleteTargets() {
     const int64_t low = backward ? target - r.len + 1 : target;
     if (low < 0 || low + r.len > int64_t{r.lv})
       return CorruptDoc("delete target not before its op");
-    ranges.emplace_back(static_cast<Lv>(low), r.len);
+    uint32_t rank;
+    if (!RangeRank(static_cast<Lv>(low), r.len, &rank)) {
+      return CorruptDoc("delete target is not an inserted character");
+    }
+    deleted_.Set(rank, r.len);
     r = OpRun::Delete(r.lv, r.len, static_cast<Lv>(target), backward);
     prev_end = backward ? target - r.len : target + r.len;
-  }
-  deleted_ = Bits(n_inserts_);
-  const std::vector<uint32_t> ranks = RangeRanks(ranges);
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    if (ranks[i] == kNotInserts) return CorruptDoc("delete target is not an inserted character");
-    deleted_.Set(ranks[i], ranges[i].second);
   }
   return Status::Ok();
 }
@@ -350,30 +360,19 @@ Status Decoder::ReadDeleteTargets() {
 Status Decoder::ReadOrder() {
   uint64_t n;
   if (!in_.Count(&n, 2)) return CorruptDoc("truncated document order");
-  std::vector<std::pair<Lv, uint32_t>> ranges(n);
-  int64_t prev = 0;
-  for (auto& [lv, len] : ranges) {
-    uint64_t delta, n_chars;
-    if (!in_.Varint(&delta) || !in_.Varint(&n_chars)) {
-      return CorruptDoc("truncated document order");
-    }
-    if (delta > (uint64_t{1} << 34)) return CorruptDoc("document order out of range");
-    const int64_t start = prev + UnZigZag(delta);
-    if (n_chars == 0 || start < 0 || n_chars > total_ || uint64_t(start) > total_ - n_chars) {
-      return CorruptDoc("document order does not place each character once");
-    }
-    lv = static_cast<Lv>(start);
-    len = static_cast<uint32_t>(n_chars);
-    prev = start + static_cast<int64_t>(n_chars);
-  }
-  const std::vector<uint32_t> ranks = RangeRanks(ranges);
   order_.resize(n);
   placed_ = Bits(n_inserts_);
   uint64_t placed = 0;
-  for (size_t j = 0; j < n; ++j) {
-    const auto [lv, len] = ranges[j];
-    const uint32_t rank = ranks[j];
-    if (rank == kNotInserts || !placed_.None(rank, len)) {
+  int64_t prev = 0;
+  for (OrderRun& r : order_) {
+    uint64_t delta, len;
+    if (!in_.Varint(&delta) || !in_.Varint(&len)) return CorruptDoc("truncated document order");
+    if (delta > (uint64_t{1} << 34)) return CorruptDoc("document order out of range");
+    const int64_t start = prev + UnZigZag(delta);
+    uint32_t rank = 0;
+    if (len == 0 || start < 0 || len > total_ || uint64_t(start) > total_ - len ||
+        !RangeRank(static_cast<Lv>(start), static_cast<uint32_t>(len), &rank) ||
+        !placed_.None(rank, len)) {
       return CorruptDoc("document order does not place each character once");
     }
     // A typed run keeps its characters in LV order: the one before a
@@ -383,7 +382,8 @@ Status Decoder::ReadOrder() {
     }
     placed_.Set(rank, len);
     placed += len;
-    order_[j] = OrderRun{lv, len, rank};
+    r = OrderRun{static_cast<Lv>(start), static_cast<uint32_t>(len), rank};
+    prev = start + static_cast<int64_t>(len);
   }
   if (placed != n_inserts_) return CorruptDoc("document order misses characters");
   return Status::Ok();
