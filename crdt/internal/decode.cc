@@ -88,7 +88,8 @@ Status Decompress(std::string_view in, uint64_t raw_len, std::string* out) {
 // count: only by the body's bytes.
 class Decoder {
  public:
-  Decoder(std::string_view body, const DocLimits& limits) : in_(body), limits_(limits) {}
+  Decoder(std::string_view body, const DocLimits& limits)
+      : in_(body), body_size_(body.size()), limits_(limits) {}
 
   Status ReadHistory() {
     QUIRE_RETURN_IF_ERROR(ReadAgents());
@@ -117,33 +118,52 @@ class Decoder {
   Status ReadOrder();
   Status ReadText();
 
-  // The op run holding lv < total_: one word of a sampled first level (a
-  // run start every 16 runs), then one block; runs met in a row hit the hint.
-  size_t RunOf(Lv lv) {
-    if (hint_ < ops_.size() && ops_[hint_].lv <= lv && lv < ops_[hint_].end()) return hint_;
-    const auto block = static_cast<size_t>(
-        RunHolding(sample_.begin(), sample_.end(), lv, [](Lv s) { return s; }) - sample_.begin());
-    const auto first = ops_.begin() + static_cast<ptrdiff_t>(block * 16);
-    const auto last = ops_.begin() + static_cast<ptrdiff_t>(std::min(ops_.size(), block * 16 + 16));
-    hint_ = static_cast<size_t>(RunHolding(first, last, lv, [](const OpRun& r) { return r.lv; }) -
-                                ops_.begin());
-    return hint_;
+  // Where an LV's op run is found: when the LVs are few next to the body's
+  // bytes (any history but one of long delete runs), a bit per LV marks
+  // the inserts and ranks them directly; otherwise LVs are bucketed (2^shift_
+  // a bucket, about as many buckets as runs), each bucket knowing the run
+  // holding its first LV, and a bucket holding many runs is searched.
+  // Either way, the tables are no larger than the body.
+  void IndexRuns();
+  size_t RunOf(Lv lv) const {  // REQUIRES: lv < total_, !by_bits_.
+    const size_t b = lv >> shift_;
+    size_t i = bucket_[b];
+    const size_t last = bucket_[b + 1];
+    if (last - i > 8) {
+      return static_cast<size_t>(RunHolding(ops_.begin() + static_cast<ptrdiff_t>(i),
+                                            ops_.begin() + static_cast<ptrdiff_t>(last) + 1, lv,
+                                            [](const OpRun& r) { return r.lv; }) -
+                                 ops_.begin());
+    }
+    while (ops_[i].end() <= lv) ++i;
+    return i;
   }
-  // The rank of lv when it is an insert.
-  bool RankOf(Lv lv, uint32_t* rank) {
+  // The rank of lv when it is an insert. REQUIRES: lv < total_.
+  bool RankOf(Lv lv, uint32_t* rank) const {
+    if (by_bits_) {
+      if (!lv_inserts_.Get(lv)) return false;
+      *rank = static_cast<uint32_t>(lv_inserts_.Rank(lv));
+      return true;
+    }
     const size_t i = RunOf(lv);
     if (!ops_[i].is_insert()) return false;
     *rank = run_rank_[i] + (lv - ops_[i].lv);
     return true;
   }
-  // Whether [lv, lv + n) are all inserts (then their ranks are consecutive
-  // from *rank). REQUIRES: n > 0, lv + n <= total_.
-  bool AllInserts(Lv lv, uint32_t n, uint32_t* rank) {
+  // Whether [lv, lv + len) holds only inserts (their ranks are then
+  // consecutive from *rank). REQUIRES: len > 0, lv + len <= total_.
+  bool RangeRank(Lv lv, uint32_t len, uint32_t* rank) const {
+    if (by_bits_) {
+      if (!lv_inserts_.All(lv, len)) return false;
+      *rank = static_cast<uint32_t>(lv_inserts_.Rank(lv));
+      return true;
+    }
     uint32_t last;
-    return RankOf(lv, rank) && RankOf(lv + n - 1, &last) && last - *rank == n - 1;
+    return RankOf(lv, rank) && RankOf(lv + len - 1, &last) && last - *rank == len - 1;
   }
 
   BodyReader in_;
+  size_t body_size_;
   DocLimits limits_;
   History history_;     // Its agents, until Build() restores the rest.
   uint64_t total_ = 0;  // Ops.
@@ -153,8 +173,10 @@ class Decoder {
   std::vector<OpRun> ops_;
   std::vector<uint8_t> kinds_;
   std::vector<uint32_t> run_rank_;  // Per op run: the inserts before it.
-  std::vector<Lv> sample_;          // ops_[16 * i].lv.
-  size_t hint_ = 0;
+  bool by_bits_ = false;            // See IndexRuns().
+  Bits lv_inserts_{0};
+  std::vector<uint32_t> bucket_;
+  int shift_ = 0;
   uint64_t n_inserts_ = 0;
   size_t n_insert_runs_ = 0;
   bool all_predicted_ = true;
@@ -250,10 +272,10 @@ Status Decoder::ReadOpRuns() {
       ++n_insert_runs_;
       all_predicted_ = all_predicted_ && kinds_[i] == kPredictedInsert;
     }
-    if (i % 16 == 0) sample_.push_back(static_cast<Lv>(lv));
     lv += len;
   }
   if (lv != total_) return CorruptDoc("op runs do not cover the ops");
+  IndexRuns();
   // Each insert needs a byte of text further on: a small input cannot
   // claim a large document.
   if (n_inserts_ > in_.left()) return CorruptDoc("more inserts than bytes");
@@ -290,6 +312,27 @@ Status Decoder::ReadExplicitOrigins() {
   return Status::Ok();
 }
 
+void Decoder::IndexRuns() {
+  if (total_ <= 8 * uint64_t{body_size_}) {
+    by_bits_ = true;
+    lv_inserts_ = Bits(total_);
+    for (const OpRun& r : ops_) {
+      if (r.is_insert()) lv_inserts_.Set(r.lv, r.len);
+    }
+    lv_inserts_.Index();
+    return;
+  }
+  while ((total_ >> shift_) > ops_.size()) ++shift_;
+  bucket_.resize((total_ >> shift_) + 2);
+  size_t run = 0;
+  for (size_t b = 0; b + 1 < bucket_.size(); ++b) {
+    const uint64_t lv = uint64_t{b} << shift_;
+    while (run + 1 < ops_.size() && ops_[run].end() <= lv) ++run;
+    bucket_[b] = static_cast<uint32_t>(run);
+  }
+  bucket_.back() = static_cast<uint32_t>(ops_.empty() ? 0 : ops_.size() - 1);
+}
+
 Status Decoder::ReadDeleteTargets() {
   deleted_ = Bits(n_inserts_);
   int64_t prev_end = 0;
@@ -304,7 +347,7 @@ Status Decoder::ReadDeleteTargets() {
     if (low < 0 || low + r.len > int64_t{r.lv})
       return CorruptDoc("delete target not before its op");
     uint32_t rank;
-    if (!AllInserts(static_cast<Lv>(low), r.len, &rank)) {
+    if (!RangeRank(static_cast<Lv>(low), r.len, &rank)) {
       return CorruptDoc("delete target is not an inserted character");
     }
     deleted_.Set(rank, r.len);
@@ -328,7 +371,7 @@ Status Decoder::ReadOrder() {
     const int64_t start = prev + UnZigZag(delta);
     uint32_t rank = 0;
     if (len == 0 || start < 0 || len > total_ || uint64_t(start) > total_ - len ||
-        !AllInserts(static_cast<Lv>(start), static_cast<uint32_t>(len), &rank) ||
+        !RangeRank(static_cast<Lv>(start), static_cast<uint32_t>(len), &rank) ||
         !placed_.None(rank, len)) {
       return CorruptDoc("document order does not place each character once");
     }

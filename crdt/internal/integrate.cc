@@ -44,7 +44,8 @@ DocState::Readiness DocState::CheckReady(const Change& change, uint64_t len, Id*
 Status DocState::IntegrateResolved(const Change& change, const ResolvedChange& r, bool check_order,
                                    std::vector<ot::TextOp>* patches) {
   const uint32_t agent = history_.AddAgent(change.id.agent);
-  std::vector<Lv> parents = r.parents;
+  std::vector<Lv>& parents = parents_;
+  parents = r.parents;
   for (const ResolvedChange::Step& step : r.steps) {
     if (step.is_insert) {
       const ResolvedChange::Insert& ins = r.inserts[step.index];
@@ -65,7 +66,7 @@ Status DocState::IntegrateResolved(const Change& change, const ResolvedChange& r
 
 Status DocState::Integrate(const Change& change, std::vector<ot::TextOp>* patches) {
   tree_.FlushCounts();
-  ResolvedChange r;
+  ResolvedChange& r = resolved_;
   QUIRE_RETURN_IF_ERROR(Resolve(change, &r));
   if (r.order_proven) return IntegrateResolved(change, r, /*check_order=*/false, patches);
   // A change whose origins made by the change itself cannot be shown in

@@ -96,7 +96,8 @@ class ChangeResolver {
   // Whether each insert whose origins the change itself made provably lies
   // after its left origin and before its right one (see Before()).
   bool ProveOrder() const;
-  bool Before(Lv a, Lv b, int depth) const;
+  // True when `a` provably lies before `b`, in at most *budget steps.
+  bool Before(Lv a, Lv b, int* budget) const;
   const ResolvedChange::Insert* InsertOf(Lv x) const;
   const ResolvedChange::Step& StepAt(uint64_t offset) const {
     return *RunHolding(out_.steps.begin(), out_.steps.end(), offset,
@@ -245,24 +246,21 @@ const ResolvedChange::Insert* ChangeResolver::InsertOf(Lv x) const {
 // origin and before its right one, and its characters are in LV order.
 // Before() chains those facts; characters the document already holds
 // compare by their places in it.
-bool ChangeResolver::Before(Lv a, Lv b, int depth) const {
+bool ChangeResolver::Before(Lv a, Lv b, int* budget) const {
   if (a == kStart || b == kEnd) return a != b;
-  if (a == kEnd || b == kStart || a == b || depth > 8) return false;
+  if (a == kEnd || b == kStart || a == b || --*budget < 0) return false;
   const ResolvedChange::Insert* ia = InsertOf(a);
   const ResolvedChange::Insert* ib = InsertOf(b);
   if (ia == nullptr && ib == nullptr) return RawPosOf(tree_, a) < RawPosOf(tree_, b);
   if (ia != nullptr && ia == ib) return a < b;
   // b's insert lies after its left origin: a at or before that suffices.
-  if (ib != nullptr) {
-    const Lv b_left = ib->origin_left == kRootLv ? kStart : ib->origin_left;
-    if (a == b_left || Before(a, b_left, depth + 1)) return true;
-  }
   // a's insert lies before its right origin: that at or before b suffices.
-  if (ia != nullptr) {
-    const Lv a_right = ia->origin_right == kRootLv ? kEnd : ia->origin_right;
-    if (a_right == b || Before(a_right, b, depth + 1)) return true;
-  }
-  return false;
+  // The one-step proofs first, then each chained further.
+  const Lv b_left = ib == nullptr ? kEnd : ib->origin_left == kRootLv ? kStart : ib->origin_left;
+  const Lv a_right = ia == nullptr ? kStart : ia->origin_right == kRootLv ? kEnd : ia->origin_right;
+  if ((ib != nullptr && a == b_left) || (ia != nullptr && a_right == b)) return true;
+  return (ib != nullptr && Before(a, b_left, budget)) ||
+         (ia != nullptr && Before(a_right, b, budget));
 }
 
 // A change a TextDoc made names, for each insert, origins that were next
@@ -276,7 +274,8 @@ bool ChangeResolver::ProveOrder() const {
                            (ins.origin_right != kRootLv && ins.origin_right >= out_.base_lv);
     const Lv left = ins.origin_left == kRootLv ? kStart : ins.origin_left;
     const Lv right = ins.origin_right == kRootLv ? kEnd : ins.origin_right;
-    if (in_change && !Before(left, right, 0)) return false;
+    int budget = 16;  // Steps per insert: the proof stays linear in the change.
+    if (in_change && !Before(left, right, &budget)) return false;
   }
   return true;
 }
@@ -284,6 +283,7 @@ bool ChangeResolver::ProveOrder() const {
 }  // namespace
 
 Status DocState::Resolve(const Change& change, ResolvedChange* out) const {
+  out->Clear();
   uint64_t text_bytes = 0, pieces = 0;
   QUIRE_RETURN_IF_ERROR(ChangeResolver(history_, tree_, change, out).Run(&text_bytes, &pieces));
   // Limits: ops, and an upper bound of the bytes the change adds (its

@@ -14,19 +14,6 @@ namespace {
   std::abort();
 }
 
-// LSD radix sort of (LV, leaf) pairs by LV < end, a byte a pass: linear
-// where std::sort is not.
-void SortByLv(std::vector<std::pair<Lv, uint32_t>>* index, Lv end) {
-  std::vector<std::pair<Lv, uint32_t>> tmp(index->size());
-  for (int shift = 0; shift < 32 && (end >> shift) != 0; shift += 8) {
-    size_t count[257] = {};
-    for (const auto& e : *index) ++count[((e.first >> shift) & 0xFF) + 1];
-    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
-    for (const auto& e : *index) tmp[count[(e.first >> shift) & 0xFF]++] = e;
-    index->swap(tmp);
-  }
-}
-
 }  // namespace
 
 SpanTree::SpanTree() { leaves_.emplace_back(); }
