@@ -41,6 +41,9 @@ int RunImport(const std::vector<std::string>& args);
 int RunVerify(const std::vector<std::string>& args);
 int RunCompact(const std::vector<std::string>& args);
 int RunSalvage(const std::vector<std::string>& args);
+// net_commands.cc: against a running server.
+int RunCat(const std::vector<std::string>& args);
+int RunType(const std::vector<std::string>& args);
 
 }  // namespace quire::tools
 

@@ -27,6 +27,9 @@ constexpr Command kCommands[] = {
      "snapshot at the head, drop the changes it covers, reclaim space", RunCompact},
     {"salvage", "--data DIR", "open a directory with a damaged write-ahead log, dropping what follows",
      RunSalvage},
+    {"cat", "ws://HOST:PORT/DOC", "print a document's text from a running server", RunCat},
+    {"type", "ws://HOST:PORT/DOC --file FILE [--delay-ms N]",
+     "type a file's contents into a document on a running server", RunType},
 };
 
 void PrintUsage(std::ostream& out) {
