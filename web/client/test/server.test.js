@@ -1,0 +1,225 @@
+// The JS client against a real quire-server (the built binary): concurrent
+// editing with the C++ client, edits made while the server is down, a
+// reload over a persisted outbox, astral characters.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MemoryStore, cpLength } from '../src/index.js';
+import { Server, sleep, until, runCli, tempDir } from './helpers/server.js';
+import { makeClient, openSynced, settled, filteringWebSocket } from './helpers/clients.js';
+import { rng } from './helpers/random.js';
+
+const server = await new Server().start();
+after(async () => {
+  await server.stop();
+  server.cleanup();
+});
+
+let docCounter = 0;
+const docName = (what) => `${what}-${process.pid}-${++docCounter}`;
+
+async function cat(doc) {
+  const r = await runCli(['cat', `ws://127.0.0.1:${server.port}/${encodeURIComponent(doc)}`]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+test('three JS clients and the C++ client edit concurrently and converge', async (t) => {
+  const seed = Number(process.env.QUIRE_SEED ?? Date.now() % 1000000);
+  t.diagnostic(`seed ${seed} (QUIRE_SEED=${seed} replays it)`);
+  const r = rng(seed);
+  const name = docName('converge');
+  const clients = [0, 1, 2].map((i) => makeClient(server, { name: `js${i}` }));
+  const docs = await Promise.all(clients.map((c) => openSynced(c, name)));
+
+  // The C++ client (quire type, CRDT mode) types a line at the end, a
+  // character every 3 ms, while the JS clients edit.
+  const cppText = 'C++ types 🦊 here, in CRDT mode.\n'.repeat(3);
+  const file = join(tempDir(), 'typed.txt');
+  writeFileSync(file, cppText);
+  const cpp = runCli(['type', `ws://127.0.0.1:${server.port}/${name}`, '--file', file, '--delay-ms', '3']);
+
+  // JS edits: unique markers (with astral characters), filler '·' and
+  // deletes of filler, never inside a marker, so every marker and every
+  // character the C++ client typed must survive whole.
+  const markers = [];
+  const outsideMarkers = (text) => {
+    const cps = Array.from(text);
+    const ok = [];
+    let depth = 0;
+    for (let i = 0; i <= cps.length; i++) {
+      if (depth === 0) ok.push(i);
+      if (cps[i] === '⟨') depth++;
+      if (cps[i] === '⟩') depth--;
+    }
+    return ok;
+  };
+  for (let step = 0; step < 240; step++) {
+    const i = r.int(3);
+    const doc = docs[i];
+    const cps = Array.from(doc.text);
+    const what = r.int(4);
+    if (what === 0) {
+      const filler = cps.flatMap((c, k) => (c === '·' ? [k] : []));
+      if (filler.length) doc.delete(r.pick(filler), 1);
+    } else if (what === 1) {
+      const m = `⟨${i}:${step}😀⟩`;
+      markers.push(m);
+      doc.insert(r.pick(outsideMarkers(doc.text)), m);
+    } else {
+      doc.insert(r.pick(outsideMarkers(doc.text)), '·');
+    }
+    if (step % 8 === 0) await sleep(r.int(6));
+  }
+  const typed = await cpp;
+  assert.equal(typed.code, 0, typed.stderr);
+  await Promise.all(docs.map((d) => settled(d)));
+  await until(() => docs.every((d) => d.text === docs[0].text), 10000, 'the JS clients to agree');
+  const final = docs[0].text;
+  assert.equal(await cat(name), final, 'the server has what the clients have');
+  for (const m of markers) assert.equal(final.split(m).length, 2, `marker ${m} exactly once`);
+  let rest = final;
+  for (const m of markers) rest = rest.replace(m, '');
+  assert.equal(rest.replaceAll('·', ''), cppText, "the C++ client's text, whole and in order");
+  for (const c of clients) c.close();
+});
+
+test('edits made while the server is down are all there after it comes back', async () => {
+  const name = docName('down');
+  const a = makeClient(server, { name: 'a' });
+  const doc = await openSynced(a, name);
+  doc.insert(0, 'before ');
+  await settled(doc);
+
+  const statuses = [];
+  a.on('status', (s) => statuses.push(s));
+  await server.stop();
+  await until(() => a.status.state === 'reconnecting', 5000, 'reconnecting');
+  const words = ['while ', 'the ', 'server ', 'was ', 'down 🛠'];
+  for (const w of words) doc.insert(cpLength(doc.text), w);
+  assert.equal(a.status.pending, words.length);
+  const s = a.status;
+  assert.ok(s.nextAttemptAt > Date.now() - 1000, 'a next attempt time');
+
+  await server.start(); // Same port, same data.
+  await settled(doc);
+  const expected = 'before while the server was down 🛠';
+  assert.equal(doc.text, expected);
+  assert.equal(await cat(name), expected);
+  assert.ok(statuses.some((x) => x.state === 'reconnecting' && x.pending === words.length));
+  assert.equal(a.status.state, 'synced');
+  a.close();
+});
+
+test('a reload replays the outbox exactly once', async () => {
+  const name = docName('reload');
+  const store = new MemoryStore();
+  const a = makeClient(server, { store, storeKey: 'tab-1' });
+  const doc = await openSynced(a, name);
+  doc.insert(0, 'seen ');
+  await settled(doc);
+  await server.stop();
+  doc.insert(5, 'offline 1 ');
+  doc.insert(cpLength(doc.text), 'offline 2');
+  await a.whenPersisted();
+  a.close(); // The page goes away with two edits unsent.
+
+  await server.start();
+  const a2 = makeClient(server, { store, storeKey: 'tab-1' });
+  await a2.start();
+  const doc2 = await a2.open(name);
+  assert.equal(doc2.text, 'seen offline 1 offline 2', 'the saved text is there before any network');
+  assert.equal(doc2.pending, 2);
+  await settled(doc2);
+  assert.equal(await cat(name), 'seen offline 1 offline 2');
+  a2.close();
+  // A third start over the same store has nothing left to send.
+  const a3 = makeClient(server, { store, storeKey: 'tab-1' });
+  const doc3 = await openSynced(a3, name);
+  assert.equal(doc3.pending, 0);
+  await sleep(100);
+  assert.equal(await cat(name), 'seen offline 1 offline 2');
+  a3.close();
+});
+
+test('an op whose ack was lost is recognized in the catch-up after a reload', async () => {
+  const name = docName('lost-ack');
+  const store = new MemoryStore();
+  const b = makeClient(server);
+  const docB = await openSynced(b, name);
+  docB.insert(0, '>');
+  await settled(docB);
+
+  const dropAcks = filteringWebSocket((m) => m[0] !== 24);
+  const a = makeClient(server, { store, storeKey: 'tab-a', WebSocket: dropAcks });
+  const docA = await openSynced(a, name);
+  docA.insert(1, 'hello');
+  await until(() => docB.text === '>hello', 5000, 'the op to land');
+  docA.insert(6, ' world'); // Waits behind the op whose ack never comes.
+  await a.whenPersisted();
+  a.close();
+  docB.insert(0, '[');
+
+  const a2 = makeClient(server, { store, storeKey: 'tab-a' });
+  const doc2 = await openSynced(a2, name);
+  await settled(doc2);
+  await until(() => docB.text === doc2.text, 5000, 'B to agree');
+  assert.equal(doc2.text, '[>hello world');
+  assert.equal(await cat(name), '[>hello world');
+  a2.close();
+  b.close();
+});
+
+test('on a new document (a text catch-up) too', async () => {
+  const name = docName('lost-ack-new');
+  const store = new MemoryStore();
+  const dropAcks = filteringWebSocket((m) => m[0] !== 24);
+  const a = makeClient(server, { store, storeKey: 'tab-a', WebSocket: dropAcks });
+  const docA = await openSynced(a, name);
+  const b = makeClient(server);
+  const docB = await openSynced(b, name);
+  docA.insert(0, 'ab');
+  await until(() => docB.text === 'ab', 5000, 'the op to land');
+  docA.insert(2, 'cd😀');
+  await a.whenPersisted();
+  a.close();
+  docB.insert(0, 'X');
+  await settled(docB);
+
+  const a2 = makeClient(server, { store, storeKey: 'tab-a' });
+  const doc2 = await openSynced(a2, name);
+  await settled(doc2);
+  await until(() => docB.text === doc2.text, 5000, 'B to agree');
+  assert.equal(doc2.text, 'Xabcd😀');
+  assert.equal(await cat(name), 'Xabcd😀');
+  a2.close();
+  b.close();
+});
+
+test('astral characters round-trip through the server and the C++ client', async () => {
+  const name = docName('astral');
+  const a = makeClient(server);
+  const b = makeClient(server);
+  const docA = await openSynced(a, name);
+  const docB = await openSynced(b, name);
+  docA.insert(0, 'a😀b');
+  docA.insert(1, '𝄞'); // Between 'a' and the emoji: code point 1.
+  docA.delete(2, 1); // The emoji.
+  docA.insert(cpLength(docA.text), '👍🏽é中');
+  await settled(docA);
+  await until(() => docB.text === docA.text, 5000, 'B to have it');
+  assert.equal(docB.text, 'a𝄞b👍🏽é中');
+  assert.equal(await cat(name), 'a𝄞b👍🏽é中');
+  // The C++ client appends; the JS clients see it at the right place.
+  const file = join(tempDir(), 'astral.txt');
+  writeFileSync(file, '🎉z');
+  assert.equal((await runCli(['type', `ws://127.0.0.1:${server.port}/${name}`, '--file', file])).code, 0);
+  await until(() => docA.text.endsWith('🎉z') && docB.text === docA.text, 5000, 'the C++ edit');
+  docB.delete(cpLength(docB.text) - 2, 1); // The party popper, by code point.
+  await settled(docB);
+  await until(() => docA.text === docB.text, 5000, 'A to agree');
+  assert.equal(docA.text, 'a𝄞b👍🏽é中z');
+  a.close();
+  b.close();
+});
