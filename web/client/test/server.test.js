@@ -70,7 +70,7 @@ test('three JS clients and the C++ client edit concurrently and converge', async
     } else {
       doc.insert(r.pick(outsideMarkers(doc.text)), '·');
     }
-    if (step % 8 === 0) await sleep(r.int(6));
+    if (step % 4 === 0) await sleep(r.int(9));
   }
   const typed = await cpp;
   assert.equal(typed.code, 0, typed.stderr);

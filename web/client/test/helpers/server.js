@@ -36,7 +36,7 @@ export class Server {
     const portFile = join(this.dataDir, 'port');
     if (existsSync(portFile)) unlinkSync(portFile);
     const argv = ['--address', '127.0.0.1', '--port', String(port), '--data', this.dataDir,
-                  '--port-file', portFile, '--durability', 'sync', ...this.args];
+                  '--port-file', portFile, ...this.args];
     const child = spawn(SERVER_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     live.add(child);
