@@ -43,35 +43,42 @@ async function converged(pages, doc) {
 
 test('two pages type at once and end identical to the server; cursors show where others are', async () => {
   const doc = docName('cursors');
-  const ctxA = await browser.newContext({ viewport: { width: 900, height: 520 } });
-  const ctxB = await browser.newContext({ viewport: { width: 900, height: 520 } });
+  const ctxA = await browser.newContext({ viewport: { width: 640, height: 330 } });
+  const ctxB = await browser.newContext({ viewport: { width: 640, height: 330 } });
   const a = await openEditor(ctxA, base, doc, 'Alice');
   const b = await openEditor(ctxB, base, doc, 'Bob');
   await focusEnd(a);
-  await focusEnd(b);
+  await a.keyboard.type('Team offsite 🌲\n\nAgenda:\n', { delay: 5 });
+  await converged([a, b], doc);
+  // At the same time: Alice at the end, Bob on the empty second line.
+  await b.evaluate(() => {
+    const { view } = window.quire;
+    view.focus();
+    view.dispatch({ selection: { anchor: view.state.doc.line(2).from } });
+  });
   await Promise.all([
-    a.keyboard.type('Alice writes the first line 🌱 of this note. ', { delay: 12 }),
-    b.keyboard.type('Bob adds his words 🚀 at the same time. ', { delay: 12 }),
+    a.keyboard.type('- Alice: a morning hike 🥾\n- ', { delay: 12 }),
+    b.keyboard.type('Dates: 12–14 June, by the lake 🏞️', { delay: 12 }),
   ]);
   const text = await converged([a, b], doc);
-  assert.ok(text.includes('🌱') && text.includes('🚀'));
+  assert.equal(text, 'Team offsite 🌲\nDates: 12–14 June, by the lake 🏞️\nAgenda:\n- Alice: a morning hike 🥾\n- ');
 
   // A third participant, so each page shows two remote cursors.
   const c = await openEditor(ctxB, base, doc, 'Carol');
   await focusEnd(c);
-  await c.keyboard.type('\nCarol was here.', { delay: 5 });
+  await c.keyboard.type('Carol: songs by the fire 🎸', { delay: 5 });
   await converged([a, b, c], doc);
-  // Alice's caret after "Alice" on the first line; Carol selects "Carol".
+  // Alice's caret after "morning"; Carol selects "songs".
   const alicePos = await a.evaluate(() => {
     const { view } = window.quire;
-    const at = view.state.doc.toString().indexOf('Alice') + 'Alice'.length;
+    const at = view.state.doc.toString().indexOf('morning') + 'morning'.length;
     view.dispatch({ selection: { anchor: at } });
     view.focus();
     return at;
   });
   await c.evaluate(() => {
     const { view } = window.quire;
-    const at = view.state.doc.toString().indexOf('Carol');
+    const at = view.state.doc.toString().indexOf('songs');
     view.dispatch({ selection: { anchor: at, head: at + 5 } });
   });
   // B shows Alice's caret at that place, with her name and color.
@@ -96,6 +103,9 @@ test('two pages type at once and end identical to the server; cursors show where
   assert.equal(caretCount, 2, 'Alice and Carol');
   const shot = await screenshot(b, 'editor-two-remote-cursors.png');
   console.log(`screenshot: ${shot}`);
+  await a.waitForSelector('.cm-quire-caret[data-name="Bob"]');
+  await a.waitForSelector('.cm-quire-caret[data-name="Carol"]');
+  console.log(`screenshot: ${await sideBySide(a, b, 'two-editors.png')}`);
   await ctxA.close();
   await ctxB.close();
 });
@@ -249,6 +259,21 @@ test('the dashboard shows live connections and a moving chart', async (t) => {
   await screenshot(dash, 'dashboard.png');
   await ctx.close();
 });
+
+// Two pages' screenshots side by side in one image (the README's).
+async function sideBySide(left, right, name) {
+  const [l, r] = await Promise.all([left.screenshot(), right.screenshot()]);
+  const page = await browser.newPage({ viewport: { width: 1300, height: 360 } });
+  const img = (buf) => `<img src="data:image/png;base64,${buf.toString('base64')}">`;
+  await page.setContent(
+    `<body style="margin:0;background:#d9dde5"><div id="pair" style="display:inline-flex;gap:12px;padding:12px">` +
+      `${img(l)}${img(r)}</div></body>`,
+  );
+  const path = join(OUTPUT, name);
+  await page.locator('#pair').screenshot({ path });
+  await page.close();
+  return path;
+}
 
 function summary(xs) {
   const s = [...xs].sort((x, y) => x - y);

@@ -126,7 +126,10 @@ export class QuireClient extends Emitter {
   // Replaces the session's token in-band (refresh, message 6).
   setToken(token) {
     this.token = token;
-    if (this.isOpen()) this.send(codec.encodeRefresh(token));
+    if (this.isOpen()) {
+      this.refreshOutstanding = true;
+      this.send(codec.encodeRefresh(token));
+    }
     this.scheduleRefresh(jwtExp(token));
   }
 
@@ -265,10 +268,14 @@ export class QuireClient extends Emitter {
         this.missedPongs = 0;
         return;
       case 'refreshed':
+        this.refreshOutstanding = false;
         return this.scheduleRefresh(m.exp);
       case 'error':
         if (m.channel != null && this.channels.has(m.channel)) return this.channels.get(m.channel).handle(m);
-        if (m.code === 103) {
+        if (m.code === 103 && this.refreshOutstanding) {
+          this.refreshOutstanding = false; // A server without tokens.
+        } else if (m.code === 103) {
+          // A server without presence: stop sending what it does not know.
           for (const d of this.docs.values()) d.presence.enabled = false;
         }
         this.emit('error', m);
@@ -290,6 +297,7 @@ export class QuireClient extends Emitter {
     this.session = w.session;
     this.user = { ...this.user, id: w.user, name: w.name };
     this.welcomed = true;
+    this.refreshOutstanding = false;
     this.attempt = 0;
     this.missedPongs = 0;
     this.store
