@@ -80,8 +80,7 @@ export class QuireDoc extends Emitter {
     op = otType.normalize(op);
     this.state.local(op);
     this.emit('change', { op, remote: false });
-    this.persist();
-    this.trySend();
+    this.sendAndPersist();
     this.client.updateStatus();
   }
 
@@ -150,14 +149,21 @@ export class QuireDoc extends Emitter {
     }
   }
 
+  // After a change of the outbox: one write to the store, which a send
+  // (when one can start) waits for.
+  sendAndPersist() {
+    if (!this.trySend()) this.persist();
+  }
+
   // Sends the in-flight op (or moves the buffer into flight and sends it)
   // when the channel is synced and nothing is on the wire. The op's
   // identity (agent, agent seq) is on the store before the op is on the
   // wire, so a reload always knows which op the server may already have.
+  // Returns whether it started a write of the state.
   trySend() {
-    if (!this.canSend() || this.sending || this.inflightRef != null) return;
+    if (!this.canSend() || this.sending || this.inflightRef != null) return false;
     const next = this.state.nextToSend(this.client.agent, this.agentNext);
-    if (!next) return;
+    if (!next) return false;
     this.sending = true;
     const gen = this.client.generation;
     this.persist().then(() => {
@@ -167,6 +173,7 @@ export class QuireDoc extends Emitter {
       this.inflightRef = this.nextRef++;
       this.client.send(codec.encodeOp(this.channel, this.inflightRef, this.state.seq, f.op, f.agentSeq));
     });
+    return true;
   }
 
   sendOpen() {
@@ -253,10 +260,9 @@ export class QuireDoc extends Emitter {
     const before = this.state.seq;
     this.state.ack(seq);
     if (this.state.seq > before) this.presence.onConfirmedOp(op, lenBefore);
-    this.persist();
     this.emit('ack', { seq: this.state.seq });
     this.presence.positionsMoved();
-    this.trySend();
+    this.sendAndPersist();
     this.client.updateStatus();
   }
 

@@ -78,7 +78,7 @@ test('three JS clients and the C++ client edit concurrently and converge', async
   await until(() => docs.every((d) => d.text === docs[0].text), 10000, 'the JS clients to agree');
   const final = docs[0].text;
   assert.equal(await cat(name), final, 'the server has what the clients have');
-  for (const m of markers) assert.equal(final.split(m).length, 2, `marker ${m} exactly once`);
+  for (const m of markers) assert.equal(final.split(m).length, 2, `marker ${m} exactly once in ${JSON.stringify(final)}`);
   let rest = final;
   for (const m of markers) rest = rest.replace(m, '');
   assert.equal(rest.replaceAll('·', ''), cppText, "the C++ client's text, whole and in order");

@@ -34,7 +34,7 @@ function chooseSeries(values) {
     const counter = find(/acks|ops|edits|changes|messages_in/i);
     if (counter) {
       out.push({
-        label: `${human(counter)} per second`,
+        label: `${human(counter).replace(/ total$/, '')} per second`,
         key: counter,
         pick: (s, prev) => (prev ? Math.max(0, (s.values[counter] - prev.values[counter]) / Math.max(0.001, (s.t - prev.t) / 1000)) : 0),
       });
