@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, runCli, sleep } from '../client/test/helpers/server.js';
+import WebSocket from 'ws';
+import { QuireClient } from '@quire/client';
+import { Server, sleep } from '../client/test/helpers/server.js';
 import { launch, openEditor, waitSynced, textOf, focusEnd, screenshot, OUTPUT, STATIC_DIR } from './browser.js';
 
 let server;
@@ -27,10 +29,21 @@ after(async () => {
   server?.cleanup();
 });
 
+// The server's text: what it sends a new client (a `text` message at its head).
 async function serverText(doc) {
-  const r = await runCli(['cat', `ws://127.0.0.1:${server.port}/${encodeURIComponent(doc)}`]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout;
+  const client = new QuireClient({ url: server.url, WebSocket, watchOnline: false });
+  try {
+    await client.start();
+    const d = await client.open(doc);
+    const deadline = Date.now() + 10000;
+    while (!d.synced) {
+      assert.ok(Date.now() < deadline, 'the server answers');
+      await sleep(10);
+    }
+    return d.text;
+  } finally {
+    client.close();
+  }
 }
 
 async function converged(pages, doc) {
@@ -122,6 +135,7 @@ test('offline: typed, reloaded and back online, the edits arrive once', async ()
 
   await ctxA.setOffline(true);
   await a.waitForSelector('#status[data-state="offline"]', { timeout: 5000 });
+  assert.equal(await a.locator('.avatar').count(), 1, 'offline, only oneself in the presence bar');
   await a.keyboard.type('Typed offline ✈️ twice');
   await a.keyboard.press('Enter');
   await a.keyboard.type('and a second line.');

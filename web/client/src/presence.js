@@ -96,8 +96,9 @@ export class Presence {
     clearTimeout(this.keepalive);
     this.timer = this.keepalive = null;
     this.later = [];
-    for (const m of this.members.values()) this.doc.emit('presence', { type: 'leave', member: m });
-    this.members.clear();
+    const gone = [...this.members.values()];
+    this.members.clear(); // Before the events: a handler reading members() sees them gone.
+    for (const m of gone) this.doc.emit('presence', { type: 'leave', member: m });
   }
 
   // ---- Others ----

@@ -32,6 +32,8 @@ test('three JS clients and the C++ client edit concurrently and converge', async
   const name = docName('converge');
   const clients = [0, 1, 2].map((i) => makeClient(server, { name: `js${i}` }));
   const docs = await Promise.all(clients.map((c) => openSynced(c, name)));
+  const errors = [];
+  docs.forEach((d, i) => d.on('error', (e) => errors.push({ client: i, ...e })));
 
   // The C++ client (quire type, CRDT mode) types a line at the end, a
   // character every 3 ms, while the JS clients edit.
@@ -76,6 +78,7 @@ test('three JS clients and the C++ client edit concurrently and converge', async
   assert.equal(typed.code, 0, typed.stderr);
   await Promise.all(docs.map((d) => settled(d)));
   await until(() => docs.every((d) => d.text === docs[0].text), 10000, 'the JS clients to agree');
+  assert.deepEqual(errors, [], 'no edit refused');
   const final = docs[0].text;
   assert.equal(await cat(name), final, 'the server has what the clients have');
   for (const m of markers) assert.equal(final.split(m).length, 2, `marker ${m} exactly once in ${JSON.stringify(final)}`);
