@@ -226,3 +226,35 @@ test('astral characters round-trip through the server and the C++ client', async
   a.close();
   b.close();
 });
+
+test('presence through the server: a caret, a selection, a name, and leaving', async (t) => {
+  const name = docName('presence');
+  const a = makeClient(server, { name: 'Ann' });
+  const b = makeClient(server, { name: 'Ben' });
+  const docA = await openSynced(a, name);
+  const docB = await openSynced(b, name);
+  a.setUser({ name: 'Ann', color: '#aa3355' });
+  docA.insert(0, 'a😀 hello world');
+  await settled(docA);
+  await until(() => docB.text === docA.text, 5000, 'B to have the text');
+  docA.setPresence({ cursor: 3, sel: [[4, 9]] }); // After "a😀 ", "hello" selected.
+  const ready = () => docB.members().find((m) => m.user?.name === 'Ann' && m.cursor === 3);
+  await sleep(300);
+  if (!docA.presence.enabled) {
+    t.skip('this server does not speak presence (error 103)');
+  } else {
+    await until(ready, 5000, "Ann's caret at B");
+    const ann = ready();
+    assert.deepEqual(ann.sel, [[4, 9]]);
+    assert.equal(ann.user.color, '#aa3355');
+    // B types before Ann's caret: B shows it moved with the text.
+    docB.insert(0, '>> ');
+    await until(() => docB.members()[0]?.cursor === 6, 5000, 'the caret to move with the text');
+    const left = new Promise((resolve) => docB.on('presence', (e) => e.type === 'leave' && resolve(e.member)));
+    a.close();
+    assert.equal((await left).user.name, 'Ann');
+    assert.equal(docB.members().length, 0);
+  }
+  a.close();
+  b.close();
+});
