@@ -2,7 +2,7 @@
 // what a real server cannot easily be made to do on cue, or does not do
 // yet: token refresh, replaced sessions, reconnect backoff, presence
 // positions across concurrent edits, malformed frames.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Packr } from 'msgpackr';
@@ -14,6 +14,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: '
 // A server that records what clients send and lets the test answer.
 class FakeServer {
   async start() {
+    servers.add(this);
     this.wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => this.wss.once('listening', r));
     this.sockets = [];
@@ -41,13 +42,23 @@ class FakeServer {
     return this.received.filter(([, m]) => m[0] === type).map(([, m]) => m);
   }
   async stop() {
+    if (!servers.delete(this)) return;
     for (const ws of this.sockets) ws.terminate();
     await new Promise((r) => this.wss.close(r));
   }
 }
 
+const clients = new Set();
+const servers = new Set();
+after(async () => {
+  clients.forEach((c) => c.close());
+  await Promise.all([...servers].map((s) => s.stop()));
+});
+
 function client(server, options = {}) {
-  return new QuireClient({ url: server.url, WebSocket, backoff: { min: 50, max: 200 }, ...options });
+  const c = new QuireClient({ url: server.url, WebSocket, backoff: { min: 50, max: 200 }, ...options });
+  clients.add(c);
+  return c;
 }
 
 function jwt(exp) {

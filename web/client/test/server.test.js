@@ -7,11 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryStore, cpLength } from '../src/index.js';
 import { Server, sleep, until, runCli, tempDir } from './helpers/server.js';
-import { makeClient, openSynced, settled, filteringWebSocket } from './helpers/clients.js';
+import { makeClient, openSynced, settled, filteringWebSocket, closeAll } from './helpers/clients.js';
 import { rng } from './helpers/random.js';
 
 const server = await new Server().start();
 after(async () => {
+  closeAll();
   await server.stop();
   server.cleanup();
 });

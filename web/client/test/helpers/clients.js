@@ -5,13 +5,24 @@ import { QuireClient } from '../../src/index.js';
 import { Packr } from 'msgpackr';
 import { until } from './server.js';
 
+const made = new Set();
+
+// Closes every client makeClient made (a test that failed half-way leaves
+// its clients reconnecting, which would keep the process alive).
+export function closeAll() {
+  for (const c of made) c.close();
+  made.clear();
+}
+
 export function makeClient(server, options = {}) {
-  return new QuireClient({
+  const client = new QuireClient({
     url: server.url,
     WebSocket: options.WebSocket ?? WebSocket,
     backoff: { min: 50, max: 400 },
     ...options,
   });
+  made.add(client);
+  return client;
 }
 
 // Starts a client, opens `name` and waits until it is synced.
