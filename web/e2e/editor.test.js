@@ -119,6 +119,18 @@ test('two pages type at once and end identical to the server; cursors show where
   await a.waitForSelector('.cm-quire-caret[data-name="Bob"]');
   await a.waitForSelector('.cm-quire-caret[data-name="Carol"]');
   console.log(`screenshot: ${await sideBySide(a, b, 'two-editors.png')}`);
+
+  // "Open a second editor" from B: the new tab starts with a copy of B's
+  // sessionStorage, yet takes an identity of its own (B's is locked), so
+  // neither closes the other (4007).
+  await b.evaluate(() => sessionStorage.setItem('probe', 'copied'));
+  const [d] = await Promise.all([ctxB.waitForEvent('page'), b.click('#second')]);
+  await waitSynced(d);
+  assert.equal(await d.evaluate(() => sessionStorage.getItem('probe')), 'copied');
+  const keys = await Promise.all([b, c, d].map((p) => p.evaluate(() => window.quire.client.storeKey)));
+  assert.equal(new Set(keys).size, 3, `one identity per tab: ${keys}`);
+  await sleep(300);
+  for (const p of [b, c, d]) assert.equal(await p.evaluate(() => window.quire.client.status.state), 'synced');
   await ctxA.close();
   await ctxB.close();
 });
