@@ -151,6 +151,7 @@ asio::awaitable<bool> Client::Impl::Connect() {
 }
 
 void Client::Impl::Offline() {
+  heartbeat.cancel();  // Restarted by the next welcome.
   ws.reset();
   out.clear();
   writing = false;

@@ -186,6 +186,7 @@ void Client::Impl::StartHeartbeat() {
     if (ec || gen != self->generation) return;
     {
       std::lock_guard<std::mutex> lock(self->mu);
+      if (self->stopping) return;
       for (auto& [channel, d] : self->docs) self->SendPresence(d);
     }
     self->StartHeartbeat();
