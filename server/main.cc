@@ -17,8 +17,12 @@ namespace {
 
 using quire::server::ServerOptions;
 
-void AddFlags(CLI::App& app, ServerOptions& o, std::string& durability, int& ping_ms,
-              int& evict_ms, int& handshake_ms, std::string& port_file) {
+struct Durations {
+  int ping_ms, evict_ms, handshake_ms, presence_ms, presence_ttl_ms;
+};
+
+void AddFlags(CLI::App& app, ServerOptions& o, std::string& durability, Durations& d,
+              std::string& port_file) {
   app.add_option("--address", o.address, "Address to listen on")
       ->envname("QUIRE_ADDRESS")
       ->capture_default_str();
@@ -55,18 +59,28 @@ void AddFlags(CLI::App& app, ServerOptions& o, std::string& durability, int& pin
       ->envname("QUIRE_MAX_QUEUE_BYTES")
       ->check(CLI::Range(size_t{4096}, size_t{1} << 32))
       ->capture_default_str();
-  app.add_option("--ping-ms", ping_ms, "WebSocket ping interval; two missed pongs close")
+  app.add_option("--ping-ms", d.ping_ms, "WebSocket ping interval; two missed pongs close")
       ->envname("QUIRE_PING_MS")
       ->check(CLI::Range(10, 3600000))
       ->capture_default_str();
-  app.add_option("--evict-after-ms", evict_ms, "Drop a document from memory when idle this long")
+  app.add_option("--evict-after-ms", d.evict_ms, "Drop a document from memory when idle this long")
       ->envname("QUIRE_EVICT_AFTER_MS")
       ->check(CLI::Range(0, 86400000))
       ->capture_default_str();
-  app.add_option("--handshake-timeout-ms", handshake_ms,
+  app.add_option("--handshake-timeout-ms", d.handshake_ms,
                  "Time to finish the HTTP/WebSocket handshake and send hello")
       ->envname("QUIRE_HANDSHAKE_TIMEOUT_MS")
       ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  app.add_option("--presence-ms", d.presence_ms,
+                 "Send presence changes at most this often (0: every update at once)")
+      ->envname("QUIRE_PRESENCE_MS")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  app.add_option("--presence-ttl-ms", d.presence_ttl_ms,
+                 "Drop from presence a member silent this long")
+      ->envname("QUIRE_PRESENCE_TTL_MS")
+      ->check(CLI::Range(100, 3600000))
       ->capture_default_str();
   app.add_option("--static-dir", o.static_dir, "Serve the demo editor from this directory")
       ->envname("QUIRE_STATIC_DIR");
@@ -78,18 +92,22 @@ void AddFlags(CLI::App& app, ServerOptions& o, std::string& durability, int& pin
 int main(int argc, char** argv) {
   ServerOptions options;
   std::string durability = "sync";
-  int ping_ms = static_cast<int>(options.ping_interval.count());
-  int evict_ms = static_cast<int>(options.evict_after.count());
-  int handshake_ms = static_cast<int>(options.handshake_timeout.count());
+  Durations d{static_cast<int>(options.ping_interval.count()),
+              static_cast<int>(options.evict_after.count()),
+              static_cast<int>(options.handshake_timeout.count()),
+              static_cast<int>(options.presence_interval.count()),
+              static_cast<int>(options.presence_ttl.count())};
   std::string port_file;
   CLI::App app{"quire-server: the Quire collaborative editing server"};
-  AddFlags(app, options, durability, ping_ms, evict_ms, handshake_ms, port_file);
+  AddFlags(app, options, durability, d, port_file);
   CLI11_PARSE(app, argc, argv);
   options.durability =
       durability == "sync" ? quire::storage::Durability::kSync : quire::storage::Durability::kAsync;
-  options.ping_interval = std::chrono::milliseconds(ping_ms);
-  options.evict_after = std::chrono::milliseconds(evict_ms);
-  options.handshake_timeout = std::chrono::milliseconds(handshake_ms);
+  options.ping_interval = std::chrono::milliseconds(d.ping_ms);
+  options.evict_after = std::chrono::milliseconds(d.evict_ms);
+  options.handshake_timeout = std::chrono::milliseconds(d.handshake_ms);
+  options.presence_interval = std::chrono::milliseconds(d.presence_ms);
+  options.presence_ttl = std::chrono::milliseconds(d.presence_ttl_ms);
 
   // Signals are taken by sigwait below, on this thread only: block them
   // before any thread starts so the io threads inherit the mask.

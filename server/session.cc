@@ -137,6 +137,8 @@ void Session::Handle(std::string_view bytes) {
                  [this](OpMsg& m) { OnOp(m); },
                  [this](PingMsg& m) { Send(PongFrame(m.nonce)); },
                  [](PongMsg&) {},
+                 [this](PresenceSetMsg& m) { OnPresence(m); },
+                 [this](BroadcastMsg& m) { OnBroadcast(m); },
                  [this](RefreshMsg&) {
                    SendError(ProtocolError{ErrorCode::kUnknownType,
                                            "refresh: this server does not use tokens",
@@ -216,7 +218,8 @@ void Session::OnOpen(OpenMsg& open) {
   }
   std::shared_ptr<Room> room = ctx_.rooms->Acquire(open.doc);
   channels_.push_back(Channel{open.channel, room, open.mode});
-  room->Open(MemberInfo{shared_from_this(), open.channel, open.mode, crdt::AgentId{agent_}, user_},
+  room->Open(MemberInfo{shared_from_this(), open.channel, open.mode, crdt::AgentId{agent_}, user_,
+                        id_, name_},
              std::move(open));
 }
 
@@ -255,6 +258,26 @@ void Session::OnOp(OpMsg& msg) {
         std::nullopt);
   }
   c->room->Op(shared_from_this(), std::move(msg));
+}
+
+void Session::OnPresence(PresenceSetMsg& msg) {
+  Channel* c = FindChannel(msg.channel);
+  if (c == nullptr) {
+    return SendError(ProtocolError{ErrorCode::kUnknownChannel, "unknown channel", msg.channel,
+                                   std::nullopt},
+                     std::nullopt);
+  }
+  c->room->SetPresence(shared_from_this(), std::move(msg));
+}
+
+void Session::OnBroadcast(BroadcastMsg& msg) {
+  Channel* c = FindChannel(msg.channel);
+  if (c == nullptr) {
+    return SendError(ProtocolError{ErrorCode::kUnknownChannel, "unknown channel", msg.channel,
+                                   std::nullopt},
+                     std::nullopt);
+  }
+  c->room->Broadcast(shared_from_this(), std::move(msg));
 }
 
 void Session::StopAccepting(std::function<void()> done) {
