@@ -1,11 +1,12 @@
 // The live dashboard at /dashboard: the server's statistics stream
-// (Server-Sent Events, GET /api/stats/events, one JSON object per event)
-// as numbers and a chart of the last two minutes.
+// (GET /api/stats/events: Server-Sent Events, one JSON object a second;
+// docs/protocol.md, "Server-Sent Events") as numbers and a chart of the
+// last two minutes.
 //
-// Every numeric field of a sample (nested objects flattened as a.b) gets a
-// tile. The chart draws open connections and the edit rate: a field that
-// is already a rate (…per_s, …_rate) or, failing that, the per-second
-// difference of a counter of acks/ops/changes.
+// Every numeric field of a sample (nested objects flattened as a.b) but
+// its time gets a tile. The chart draws open connections and the edit
+// rate: a field that is already a rate (edits_per_s, ..._rate) or, failing
+// that, the per-second difference of a counter of acks/ops/changes.
 const $ = (id) => document.getElementById(id);
 const WINDOW = 120; // Samples kept for the chart.
 const COLORS = ['#2563eb', '#db2777'];
@@ -123,8 +124,11 @@ function onSample(data) {
     return;
   }
   const values = flatten(obj);
+  // The sample's own time (the server's clock), not a number to show.
+  const t = typeof values.time_ms === 'number' ? values.time_ms : Date.now();
+  delete values.time_ms;
   if (Object.keys(values).length === 0) return;
-  samples.push({ t: Date.now(), values });
+  samples.push({ t, values });
   if (samples.length > WINDOW) samples.shift();
   series ??= chooseSeries(values);
   renderTiles(values);
