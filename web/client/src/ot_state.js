@@ -14,7 +14,7 @@ const HISTORY = 128; // Confirmed ops kept to bring late presence up to date.
 export class OtState {
   // `saved` is what toJSON() gave (or nothing for a new document).
   constructor(saved) {
-    this.epoch = saved?.epoch ?? 0;
+    this.epoch = fromSaved(saved?.epoch ?? 0);
     this.seq = saved?.seq ?? 0;
     this.text = saved?.text ?? '';
     // {op, edits, agent: BigInt|null, agentSeq: number|null}; agent and
@@ -187,6 +187,13 @@ export class OtState {
   length() {
     return cpLength(this.text);
   }
+}
+
+// toJSON() writes an epoch past 2^53 as a decimal string.
+function fromSaved(n) {
+  if (typeof n !== 'string') return n;
+  const big = BigInt(n);
+  return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
 
 // ShareDB's transformX: `client` is the local op ('left'), `server` the

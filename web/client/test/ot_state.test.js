@@ -123,7 +123,9 @@ test('the state survives JSON (the outbox on a store)', () => {
   st.local(['héllo 😀']);
   st.nextToSend(123456789012345678n, 5);
   st.local(['x']);
+  st.epoch = 2n ** 60n; // Epochs are uints on the wire: any size survives.
   const copy = new OtState(JSON.parse(JSON.stringify(st.toJSON())));
+  assert.equal(copy.epoch, 2n ** 60n);
   assert.equal(copy.text, st.text);
   assert.deepEqual(copy.inflight, st.inflight);
   assert.deepEqual(copy.buffer, st.buffer);
