@@ -258,6 +258,21 @@ test('keystrokes: local at once, remote within 50 ms at p99 (measured)', async (
   await ctxB.close();
 });
 
+test('while the server is down the indicator counts down to the next attempt', async () => {
+  const doc = docName('down');
+  const ctx = await browser.newContext();
+  const a = await openEditor(ctx, base, doc, 'Alice');
+  await focusEnd(a);
+  await server.stop();
+  await a.keyboard.type('kept');
+  await a.waitForSelector('#status[data-state="reconnecting"]', { timeout: 10000 });
+  assert.match(await a.locator('#status').textContent(), /^Offline · 4 pending edits · reconnecting in \d+ s$/);
+  await server.start(); // The same port and data.
+  await a.waitForSelector('#status[data-state="synced"]', { timeout: 40000 });
+  assert.equal(await serverText(doc), 'kept');
+  await ctx.close();
+});
+
 test('the dashboard shows live connections and a moving chart', async (t) => {
   const probe = await fetch(`${base}/api/stats/events`, { signal: AbortSignal.timeout(3000) }).catch((e) => e);
   if (probe instanceof Error || probe.status === 404) {
