@@ -78,9 +78,10 @@ export class QuireDoc extends Emitter {
   apply(op) {
     if (this.closed) throw new Error(`quire: document '${this.name}' is closed`);
     op = otType.normalize(op);
+    const fresh = !this.state.inflight && !this.state.buffer;
     this.state.local(op);
     this.emit('change', { op, remote: false });
-    this.sendAndPersist();
+    this.sendAndPersist(fresh);
     this.client.updateStatus();
   }
 
@@ -150,30 +151,46 @@ export class QuireDoc extends Emitter {
   }
 
   // After a change of the outbox: one write to the store, which a send
-  // (when one can start) waits for.
-  sendAndPersist() {
-    if (!this.trySend()) this.persist();
+  // (when one can start) waits for, unless the op is `fresh` (see trySend).
+  sendAndPersist(fresh = false) {
+    if (!this.trySend(fresh)) this.persist();
   }
 
   // Sends the in-flight op (or moves the buffer into flight and sends it)
   // when the channel is synced and nothing is on the wire. The op's
   // identity (agent, agent seq) is on the store before the op is on the
   // wire, so a reload always knows which op the server may already have.
+  //
+  // `fresh`: the op is one edit made with nothing pending before it. Its
+  // identity goes to the store in the same write as the edit itself, so it
+  // is sent at once: if that write never lands (the browser dies first),
+  // the edit is gone from the store too, and the catch-up brings it back as
+  // an op of someone else, applied once. Any other op holds edits that may
+  // be on the store without the identity, so it waits for the write.
   // Returns whether it started a write of the state.
-  trySend() {
+  trySend(fresh = false) {
     if (!this.canSend() || this.sending || this.inflightRef != null) return false;
     const next = this.state.nextToSend(this.client.agent, this.agentNext);
     if (!next) return false;
+    const written = this.persist();
+    if (fresh) {
+      this.sendInflight();
+      return true;
+    }
     this.sending = true;
     const gen = this.client.generation;
-    this.persist().then(() => {
+    written.then(() => {
       this.sending = false;
-      if (!this.canSend() || gen !== this.client.generation || !this.state.inflight) return;
-      const f = this.state.inflight;
-      this.inflightRef = this.nextRef++;
-      this.client.send(codec.encodeOp(this.channel, this.inflightRef, this.state.seq, f.op, f.agentSeq));
+      if (gen === this.client.generation) this.sendInflight();
     });
     return true;
+  }
+
+  sendInflight() {
+    const f = this.state.inflight;
+    if (!this.canSend() || !f || this.inflightRef != null) return;
+    this.inflightRef = this.nextRef++;
+    this.client.send(codec.encodeOp(this.channel, this.inflightRef, this.state.seq, f.op, f.agentSeq));
   }
 
   sendOpen() {

@@ -209,6 +209,34 @@ test('on a new document (a text catch-up) too', async () => {
   b.close();
 });
 
+test('an op sent at once whose store write never landed comes back once', async () => {
+  // A fresh edit (nothing pending before it) is sent without waiting for
+  // the store; the browser dies before the write lands.
+  const name = docName('lost-write');
+  const store = new MemoryStore();
+  const b = makeClient(server);
+  const docB = await openSynced(b, name);
+  docB.insert(0, 'base');
+  await settled(docB);
+  const a = makeClient(server, { store, storeKey: 'tab-a' });
+  const docA = await openSynced(a, name);
+  await a.whenPersisted();
+  const put = store.put.bind(store);
+  store.put = async () => {}; // Nothing written from here on.
+  docA.insert(4, '+fresh');
+  await until(() => docB.text === 'base+fresh', 5000, 'the op to land');
+  a.close();
+  store.put = put;
+
+  const a2 = makeClient(server, { store, storeKey: 'tab-a' });
+  const doc2 = await openSynced(a2, name);
+  await settled(doc2);
+  assert.equal(doc2.text, 'base+fresh');
+  assert.equal(await cat(name), 'base+fresh');
+  a2.close();
+  b.close();
+});
+
 test('astral characters round-trip through the server and the C++ client', async () => {
   const name = docName('astral');
   const a = makeClient(server);
