@@ -264,7 +264,7 @@ test('astral characters round-trip through the server and the C++ client', async
   b.close();
 });
 
-test('presence through the server: a caret, a selection, a name, and leaving', async (t) => {
+test('presence through the server: a caret, a selection, a name, a broadcast, and leaving', async (t) => {
   const name = docName('presence');
   const a = makeClient(server, { name: 'Ann' });
   const b = makeClient(server, { name: 'Ben' });
@@ -287,6 +287,12 @@ test('presence through the server: a caret, a selection, a name, and leaving', a
     // B types before Ann's caret: B shows it moved with the text.
     docB.insert(0, '>> ');
     await until(() => docB.members()[0]?.cursor === 6, 5000, 'the caret to move with the text');
+    // An app-defined broadcast reaches the others, named by its sender.
+    const got = new Promise((resolve) => docB.on('broadcast', resolve));
+    docA.broadcast({ reaction: '👍', at: 3 });
+    const msg = await got;
+    assert.deepEqual(msg.payload, { reaction: '👍', at: 3 });
+    assert.equal(msg.session, a.session);
     const left = new Promise((resolve) => docB.on('presence', (e) => e.type === 'leave' && resolve(e.member)));
     a.close();
     assert.equal((await left).user.name, 'Ann');
