@@ -24,6 +24,7 @@ export const E = Object.freeze({
   badSeq: 205,
   opInFlight: 206,
   unavailable: 209,
+  forbidden: 302,
   rateLimited: 402,
 });
 
@@ -294,6 +295,14 @@ export class QuireDoc extends Emitter {
       this.inflightRef = null;
       this.retryTimer = setTimeout(() => this.trySend(), 1000);
       this.emit('error', { ...m, refused: false });
+      return;
+    }
+    if (m.code === E.forbidden && !refused) {
+      // The token gives no right to this document (any more): the server
+      // closed the channel. A new token (a reconnect) may open it again.
+      this.synced = false;
+      this.emit('error', { ...m, refused: false });
+      this.client.updateStatus();
       return;
     }
     if (m.code === E.unavailable || m.code === E.unknownChannel) {
