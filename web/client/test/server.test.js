@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MemoryStore, cpLength } from '../src/index.js';
 import { Server, sleep, until, runCli, tempDir } from './helpers/server.js';
@@ -300,4 +301,41 @@ test('presence through the server: a caret, a selection, a name, a broadcast, an
   }
   a.close();
   b.close();
+});
+
+test("in-band token refresh keeps a session past its first token's expiry", async (t) => {
+  const secret = join(tempDir(), 'jwt.secret');
+  writeFileSync(secret, randomBytes(32).toString('hex'));
+  const authed = new Server({ args: ['--jwt-secret-file', secret] });
+  try {
+    await authed.start();
+  } catch {
+    t.skip('this server has no tokens (--jwt-secret-file)');
+    authed.cleanup();
+    return;
+  }
+  try {
+    // Tokens that live 3 s: the client refreshes a minute before expiry,
+    // so at once (after 1 s) and again after every refreshed.
+    let minted = 0;
+    const mint = async () => {
+      minted++;
+      const r = await runCli(['token', '--secret-file', secret, '--sub', 'ann', '--docs', '*:rw', '--ttl', '3s']);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const c = makeClient(authed, { getToken: mint });
+    let welcomes = 0;
+    c.on('welcome', () => welcomes++);
+    const doc = await openSynced(c, docName('refresh'));
+    await sleep(4500); // Past the first token's expiry.
+    doc.insert(0, 'still here');
+    await settled(doc);
+    assert.equal(welcomes, 1, 'one session all along');
+    assert.ok(minted >= 3, `refreshed in-band (${minted} tokens)`);
+    c.close();
+  } finally {
+    await authed.stop();
+    authed.cleanup();
+  }
 });
