@@ -17,7 +17,7 @@ let series = null; // [{label, pick(sample, prev)}]
 function flatten(obj, prefix = '', out = {}) {
   for (const [k, v] of Object.entries(obj ?? {})) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+    if ((typeof v === 'number' && Number.isFinite(v)) || v === null) out[key] = v; // null: none this interval
     else if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, key, out);
   }
   return out;
@@ -50,6 +50,7 @@ function human(key) {
 }
 
 function format(v) {
+  if (v === null || v === undefined) return '–';
   if (Number.isInteger(v)) return v.toLocaleString('en');
   return v.toLocaleString('en', { maximumFractionDigits: 2 });
 }
@@ -67,7 +68,7 @@ function renderTiles(values) {
       tiles.appendChild(tile);
     }
     tile.querySelector('.value').textContent = format(v);
-    tile.dataset.value = String(v);
+    tile.dataset.value = v === null ? '' : String(v);
   }
 }
 
