@@ -14,12 +14,17 @@ export const SERVER_BIN = process.env.QUIRE_SERVER_BIN ?? join(root, 'build/dev/
 export const CLI_BIN = process.env.QUIRE_CLI ?? join(root, 'build/dev/tools/quire');
 
 const live = new Set();
+const dirs = new Set();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+// A fresh directory, removed when the process exits.
 export function tempDir(prefix = 'quire-web-test-') {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(dir);
+  return dir;
 }
 
 export class Server {
