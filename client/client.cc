@@ -34,6 +34,7 @@ Client::Impl::Impl(asio::io_context& io_context, ClientOptions opts)
       options(std::move(opts)),
       strand(asio::make_strand(io_context)),
       retry(strand),
+      heartbeat(strand),
       rng(options.seed != 0 ? options.seed : std::random_device{}()) {}
 
 Doc* Client::Impl::ByChannel(uint16_t channel) {
@@ -150,6 +151,7 @@ asio::awaitable<bool> Client::Impl::Connect() {
 }
 
 void Client::Impl::Offline() {
+  heartbeat.cancel();  // Restarted by the next welcome.
   ws.reset();
   out.clear();
   writing = false;
@@ -161,6 +163,8 @@ void Client::Impl::Offline() {
       d.sent = d.acked;  // Resend whatever was not acked.
       d.unacked.clear();
       d.inflight_sent = false;
+      d.peers.clear();  // The snapshot after the next `synced` says who is there.
+      d.peer_anchors.clear();
     }
   }
   cv.notify_all();
@@ -217,7 +221,9 @@ void Client::Impl::OnWelcome(const server::WelcomeMsg& w) {
   }
   agent = w.agent;
   ticket = w.ticket;
+  session = w.session;
   state = ConnectionState::kConnected;
+  StartHeartbeat();
   for (auto& [channel, d] : docs) {
     if (d.mode == Mode::kCrdt && !d.crdt) d.crdt.emplace(crdt::AgentId{agent});
     SendOpen(d);
@@ -294,6 +300,7 @@ void Client::Impl::Handle(server::ServerMessage& msg, std::vector<std::function<
             } else {
               SendInflight(*d);
             }
+            SendPresence(*d);
             if (d->callbacks.on_synced) calls->push_back(d->callbacks.on_synced);
           },
           [&](AckMsg& a) {
@@ -338,10 +345,21 @@ void Client::Impl::Handle(server::ServerMessage& msg, std::vector<std::function<
             if (d->buffer) ot::TransformX(&*d->buffer, &remote);
             Result<std::string> text = ot::Apply(d->text, remote);
             if (!text.ok()) return;
+            const size_t length_before = utf8::CountCodePoints(d->text);
             d->text = std::move(*text);
+            MovePositions(*d, remote, length_before);
             d->seq = r.seq;
             if (d->callbacks.on_remote) {
               calls->push_back([cb = d->callbacks.on_remote, remote, seq = r.seq] { cb(remote, seq); });
+            }
+          },
+          [&](PresenceMsg& p) {
+            if (Doc* d = ByChannel(p.channel)) OnPresence(*d, p, calls);
+          },
+          [&](BroadcastedMsg& b) {
+            Doc* d = ByChannel(b.channel);
+            if (d != nullptr && d->callbacks.on_broadcast) {
+              calls->push_back([cb = d->callbacks.on_broadcast, b] { cb(b.session, b.payload); });
             }
           },
           [&](NeedMsg& n) {
@@ -499,7 +517,9 @@ Status Client::Insert(uint16_t channel, size_t pos, std::string_view utf8) {
   } else {
     ot::TextOp op;
     op.Retain(pos).Insert(utf8);
+    const size_t length_before = utf8::CountCodePoints(d->text);
     QUIRE_ASSIGN_OR_RETURN(d->text, ot::Apply(d->text, op));
+    impl_->MovePositions(*d, op, length_before);
     if (!d->inflight) {
       d->inflight = std::move(op);
       d->inflight_ref = impl_->next_ref++;
@@ -523,7 +543,9 @@ Status Client::Remove(uint16_t channel, size_t pos, size_t len) {
     if (!d->crdt) return Internal("no agent yet: connect once first");
     QUIRE_RETURN_IF_ERROR(d->crdt->ApplyLocalOp(op).status());
   } else {
+    const size_t length_before = utf8::CountCodePoints(d->text);
     QUIRE_ASSIGN_OR_RETURN(d->text, ot::Apply(d->text, op));
+    impl_->MovePositions(*d, op, length_before);
     if (!d->inflight) {
       d->inflight = std::move(op);
       d->inflight_ref = impl_->next_ref++;

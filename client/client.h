@@ -24,9 +24,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -64,12 +67,27 @@ struct DocStatus {
   std::optional<server::ErrorMsg> last_error;
 };
 
+// Another member of a document as this client sees it: positions are code
+// points in this client's text as it is now.
+struct PeerPresence {
+  uint64_t session = 0;
+  std::string user_id, name, color;
+  std::optional<size_t> cursor;
+  std::vector<std::pair<size_t, size_t>> selections;  // (anchor, head)
+  bool typing = false;
+  std::string app;  // The encoded msgpack map, or empty.
+};
+
 struct DocCallbacks {
   // A change from someone else, as the patch it made to this replica.
   std::function<void(const ot::TextOp& patch, uint64_t seq)> on_remote;
   std::function<void(uint64_t ref, uint64_t seq)> on_ack;
   std::function<void()> on_synced;
   std::function<void(const server::ErrorMsg&)> on_error;
+  // A member joined or changed (`left` false), or left.
+  std::function<void(const PeerPresence&, bool left)> on_presence;
+  // An app-defined message from member `session` (one encoded msgpack value).
+  std::function<void(uint64_t session, const std::string& payload)> on_broadcast;
 };
 
 class Client {
@@ -98,6 +116,20 @@ class Client {
   // one). OutOfRange when the edit does not fit the text.
   Status Insert(uint16_t channel, size_t pos, std::string_view utf8);
   Status Remove(uint16_t channel, size_t pos, size_t len);
+
+  // Presence (docs/protocol.md, "Presence and broadcast"): this client's
+  // own state in a document, in code point positions of its text. Sent
+  // when connected (and again every 10 s so the server keeps it present).
+  Status SetCursor(uint16_t channel, std::optional<size_t> pos);
+  Status SetSelections(uint16_t channel, std::vector<std::pair<size_t, size_t>> selections);
+  Status SetTyping(uint16_t channel, bool typing);
+  Status SetUser(uint16_t channel, std::string name, std::string color);
+  Status SetApp(uint16_t channel, std::string encoded_map);
+  // An ephemeral message to everyone else in the document.
+  Status Broadcast(uint16_t channel, std::string encoded_value);
+  // Everyone present (this client included, under session()).
+  std::map<uint64_t, PeerPresence> Peers(uint16_t channel) const;
+  uint64_t session() const;  // This connection's id in presence (0 until welcome).
 
   std::string Text(uint16_t channel) const;
   DocStatus StatusOf(uint16_t channel) const;

@@ -56,6 +56,14 @@ struct Doc {
   bool inflight_sent = false;  // On this connection.
   std::optional<ot::TextOp> buffer;
 
+  // Presence. This client's own state: the keys it set (presence::Key),
+  // OT positions in its own text, CRDT anchors.
+  server::WireState own;
+  // The others: OT positions in this client's text as it is now (moved
+  // with every edit), CRDT anchors (resolved when asked).
+  std::map<uint64_t, PeerPresence> peers;
+  std::map<uint64_t, server::WireState> peer_anchors;  // CRDT documents.
+
   size_t Pending() const {
     if (mode == Mode::kOt) return (inflight ? 1 : 0) + (buffer ? 1 : 0);
     if (!crdt) return 0;
@@ -82,6 +90,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // Sends what a local edit queued (posts to the strand).
   void PostFlush(uint16_t channel);
   void OnOtAck(Doc& d, uint64_t seq, uint64_t agent_next);
+  // Presence (client_presence.cc).
+  void SendPresence(Doc& d);
+  void OnPresence(Doc& d, server::PresenceMsg& m, std::vector<std::function<void()>>* calls);
+  // OT: the text of `length_before` code points changed by op.
+  void MovePositions(Doc& d, const ot::TextOp& op, size_t length_before);
+  PeerPresence Resolve(Doc& d, uint64_t session);
+  std::optional<server::WireAnchor> AnchorFor(Doc& d, size_t pos);
+  void StartHeartbeat();
   void Offline();
   std::chrono::milliseconds NextBackoff();
 
@@ -96,6 +112,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   const ClientOptions options;
   boost::asio::strand<boost::asio::io_context::executor_type> strand;
   boost::asio::steady_timer retry;
+  boost::asio::steady_timer heartbeat;
   std::unique_ptr<Socket> ws;  // Strand only.
   boost::beast::flat_buffer read_buffer;
   std::deque<std::string> out;  // Strand only.
@@ -115,6 +132,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   bool stopping = false;
   uint64_t agent = 0;
   std::string ticket;
+  uint64_t session = 0;
 };
 
 }  // namespace quire::client

@@ -124,6 +124,20 @@ Status TextDoc::Merge(const TextDoc& other) { return state_->Merge(*other.state_
 Version TextDoc::GetVersion() const { return state_->GetVersion(); }
 Frontier TextDoc::GetFrontier() const { return state_->GetFrontier(); }
 uint64_t TextDoc::NextSeq(AgentId agent) const { return state_->NextSeq(agent); }
+
+Id TextDoc::IdAt(size_t pos) {
+  assert(pos < size());
+  return state_->IdAt(static_cast<uint32_t>(pos));
+}
+
+Result<size_t> TextDoc::PositionOf(const Id& id, bool after) {
+  uint32_t pos;
+  if (!state_->PositionOf(id, after, &pos)) {
+    return NotFound("no character " + std::to_string(id.agent.value) + ":" +
+                    std::to_string(id.seq) + " here");
+  }
+  return size_t{pos};
+}
 std::vector<Id> TextDoc::MissingDependencies() const { return state_->MissingDependencies(); }
 size_t TextDoc::PendingCount() const { return state_->PendingCount(); }
 size_t TextDoc::size() const { return state_->tree().visible_len(); }

@@ -117,6 +117,16 @@ class TextDoc {
 
   size_t size() const;  // Visible code points.
   std::string Text() const;
+
+  // Anchors: places in the text attached to a character, which stay on it
+  // while others edit (presence cursors). The id of the character at
+  // visible position `pos`. REQUIRES: pos < size().
+  Id IdAt(size_t pos);
+  // Where the edge of character `id` is now: the position just before it,
+  // or just after it with `after`. A deleted character keeps its place:
+  // both edges are where it was. NotFound when this replica lacks `id`, or
+  // `id` is a delete. Not const: it settles internal counts first.
+  Result<size_t> PositionOf(const Id& id, bool after);
   // Ops in the history (what DocLimits::max_ops limits).
   uint64_t OpCount() const;
   // An upper bound of Encode()'s size before compression (what

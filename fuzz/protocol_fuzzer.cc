@@ -77,7 +77,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     OpenMsg open;
     open.channel = 0;
     open.mode = modes[i];
-    room.Open(MemberInfo{peers[i], 0, modes[i], crdt::AgentId{uint64_t(i) + 1}, "fuzz"}, open);
+    room.Open(MemberInfo{peers[i], 0, modes[i], crdt::AgentId{uint64_t(i) + 1}, "fuzz",
+                         uint64_t(i) + 1, "fuzz"},
+              open);
   }
   std::string_view in(reinterpret_cast<const char*>(data), size);
   while (in.size() >= 2) {
@@ -95,9 +97,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       } else if (auto* o = std::get_if<OpMsg>(&msg)) {
         o->channel = 0;
         room.Op(peers[who].get(), std::move(*o));
+      } else if (auto* p = std::get_if<PresenceSetMsg>(&msg)) {
+        p->channel = 0;
+        room.SetPresence(peers[who].get(), std::move(*p));
+      } else if (auto* b = std::get_if<BroadcastMsg>(&msg)) {
+        b->channel = 0;
+        room.Broadcast(peers[who].get(), *b);
       }
     }
     if (control & 0x80) host.Persist(room);
+    if (control & 0x40) room.FlushPresence();
     if (room.broken()) break;
   }
   host.Persist(room);

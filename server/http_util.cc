@@ -60,7 +60,8 @@ http::status HttpStatusFor(ErrorCode code) {
     case ErrorCode::kRoomFull:
     case ErrorCode::kUnavailable:
     case ErrorCode::kShuttingDown: return http::status::service_unavailable;
-    case ErrorCode::kDocTooLarge: return http::status::payload_too_large;
+    case ErrorCode::kDocTooLarge:
+    case ErrorCode::kTooLarge: return http::status::payload_too_large;
     case ErrorCode::kDoesNotFit:
     case ErrorCode::kNotCausal: return http::status::unprocessable_entity;
     case ErrorCode::kBadSeq:

@@ -26,6 +26,7 @@ using quire::server::ServerOptions;
 struct Extra {
   std::string durability = "sync";
   int ping_ms = 0, evict_ms = 0, handshake_ms = 0, idle_ms = 0, heartbeat_ms = 0, stats_ms = 0;
+  int presence_ms = 0, presence_ttl_ms = 0;
   int64_t grace_s = 0, leeway_s = 0;
   std::string port_file;
   std::string log_format = "logfmt", log_level = "info";
@@ -78,6 +79,19 @@ void AddLimitFlags(CLI::App& app, ServerOptions& o, Extra& x) {
                  "Origins browsers may connect from, comma-separated (none: any)")
       ->envname("QUIRE_ALLOWED_ORIGINS")
       ->delimiter(',');
+}
+
+void AddPresenceFlags(CLI::App& app, Extra& x) {
+  app.add_option("--presence-ms", x.presence_ms,
+                 "Send presence changes at most this often (0: every update at once)")
+      ->envname("QUIRE_PRESENCE_MS")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  app.add_option("--presence-ttl-ms", x.presence_ttl_ms,
+                 "Drop from presence a member silent this long")
+      ->envname("QUIRE_PRESENCE_TTL_MS")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
 }
 
 void AddAuthFlags(CLI::App& app, ServerOptions& o, Extra& x) {
@@ -176,6 +190,7 @@ void AddFlags(CLI::App& app, ServerOptions& o, Extra& x) {
                  "On SIGUSR1, write a consistent copy of the data here (a new dir per backup)")
       ->envname("QUIRE_BACKUP_DIR");
   AddLimitFlags(app, o, x);
+  AddPresenceFlags(app, x);
   AddAuthFlags(app, o, x);
 }
 
@@ -190,6 +205,8 @@ int main(int argc, char** argv) {
   x.idle_ms = static_cast<int>(options.limits.idle_timeout.count());
   x.heartbeat_ms = static_cast<int>(options.sse_heartbeat.count());
   x.stats_ms = static_cast<int>(options.stats_interval.count());
+  x.presence_ms = static_cast<int>(options.presence_interval.count());
+  x.presence_ttl_ms = static_cast<int>(options.presence_ttl.count());
   x.grace_s = options.auth.previous_grace.count();
   x.leeway_s = options.auth.leeway.count();
   CLI::App app{"quire-server: the Quire collaborative editing server"};
@@ -203,6 +220,8 @@ int main(int argc, char** argv) {
   options.limits.idle_timeout = std::chrono::milliseconds(x.idle_ms);
   options.sse_heartbeat = std::chrono::milliseconds(x.heartbeat_ms);
   options.stats_interval = std::chrono::milliseconds(x.stats_ms);
+  options.presence_interval = std::chrono::milliseconds(x.presence_ms);
+  options.presence_ttl = std::chrono::milliseconds(x.presence_ttl_ms);
   options.auth.previous_grace = std::chrono::seconds(x.grace_s);
   options.auth.leeway = std::chrono::seconds(x.leeway_s);
   if (quire::Status s = quire::server::InitLog(x.log_format, x.log_level); !s.ok()) {

@@ -50,6 +50,10 @@ struct ServerOptions {
   int io_threads = 0;  // 0: one per core.
   Limits limits;
   std::chrono::milliseconds ping_interval{15000};
+  // Presence updates to a room go out at most this often (0: each at
+  // once), and a member that sent nothing for presence_ttl is dropped.
+  std::chrono::milliseconds presence_interval{50};
+  std::chrono::milliseconds presence_ttl{30000};
   // A room with no members is dropped from memory after this long.
   std::chrono::milliseconds evict_after{30000};
   // Time a new connection has to finish its HTTP request / WebSocket

@@ -6,6 +6,7 @@
 #include "base/wire.h"
 #include "crdt/change_codec.h"
 #include "ot/codec.h"
+#include "server/protocol_presence.h"
 
 namespace quire::server {
 namespace {
@@ -217,6 +218,28 @@ bool ReadClient(std::string_view frame, wire::Reader& r, uint64_t type, Fields& 
       *out = std::move(m);
       return true;
     }
+    case MsgType::kPresenceSet: {
+      PresenceSetMsg m;
+      if (!f.Channel() || !f.Uint("seq", &m.seq)) return false;
+      wire::Reader* raw = f.Raw("state");
+      if (raw == nullptr) return false;
+      if (std::string why = ReadWireState(*raw, &m.state); !why.empty()) return f.Bad(why);
+      m.channel = *f.channel;
+      *out = std::move(m);
+      return true;
+    }
+    case MsgType::kBroadcast: {
+      BroadcastMsg m;
+      if (!f.Channel()) return false;
+      wire::Reader* raw = f.Raw("payload");
+      std::string_view payload;
+      if (raw == nullptr) return false;
+      if (!raw->Skip(&payload)) return f.Bad("payload is malformed");
+      m.channel = *f.channel;
+      m.payload.assign(payload);
+      *out = std::move(m);
+      return true;
+    }
     default:
       f.error = Err(ErrorCode::kUnknownType, "unknown message type " + std::to_string(type));
       return false;
@@ -250,6 +273,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kDocTooLarge: return "doc_too_large";
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kRoomFull: return "room_full";
+    case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kShuttingDown: return "shutting_down";
   }

@@ -12,6 +12,8 @@
 #define QUIRE_SERVER_PROTOCOL_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,7 @@
 #include "crdt/change.h"
 #include "crdt/id.h"
 #include "ot/text_op.h"
+#include "presence/presence.h"
 #include "server/frame.h"
 
 namespace quire::server {
@@ -48,6 +51,10 @@ enum class MsgType : uint8_t {
   kRemoteChange = 25,
   kRemoteOp = 26,
   kNeed = 27,
+  kPresenceSet = 48,
+  kPresence = 49,
+  kBroadcast = 50,
+  kBroadcasted = 51,
 };
 
 // docs/protocol.md, "Error codes". Never renumber.
@@ -75,6 +82,7 @@ enum class ErrorCode : uint16_t {
   kDocTooLarge = 401,
   kRateLimited = 402,
   kRoomFull = 403,
+  kTooLarge = 404,
   kInternal = 500,
   kShuttingDown = 501,
 };
@@ -153,8 +161,38 @@ struct RefreshMsg {
   friend bool operator==(const RefreshMsg&, const RefreshMsg&) = default;
 };
 
-using ClientMessage =
-    std::variant<HelloMsg, OpenMsg, CloseMsg, ChangeMsg, OpMsg, PingMsg, PongMsg, RefreshMsg>;
+// A place in the text on the wire: a code point position (OT clients, at
+// the message's seq) or an anchor (CRDT clients).
+using WireAnchor = std::variant<uint64_t, presence::Anchor>;
+struct WireSelection {
+  WireAnchor anchor, head;
+  friend bool operator==(const WireSelection&, const WireSelection&) = default;
+};
+// A presence state as it travels: only the keys in `keys` (presence::Key).
+struct WireState {
+  uint8_t keys = 0;
+  std::string user_id;  // In `presence` only (the server sets it).
+  std::optional<std::string> name, color;
+  std::optional<WireAnchor> cursor;  // kCursor: nullopt is nil (no cursor).
+  std::vector<WireSelection> selections;
+  bool typing = false;
+  std::string app;  // kApp: the encoded map; empty is nil.
+  friend bool operator==(const WireState&, const WireState&) = default;
+};
+struct PresenceSetMsg {
+  uint16_t channel = 0;
+  uint64_t seq = 0;
+  WireState state;
+  friend bool operator==(const PresenceSetMsg&, const PresenceSetMsg&) = default;
+};
+struct BroadcastMsg {
+  uint16_t channel = 0;
+  std::string payload;  // One encoded msgpack value.
+  friend bool operator==(const BroadcastMsg&, const BroadcastMsg&) = default;
+};
+
+using ClientMessage = std::variant<HelloMsg, OpenMsg, CloseMsg, ChangeMsg, OpMsg, PingMsg, PongMsg,
+                                   RefreshMsg, PresenceSetMsg, BroadcastMsg>;
 
 // Why a message was refused: what goes back in an `error` message.
 struct ProtocolError {
@@ -231,10 +269,27 @@ struct NeedMsg {
 struct RefreshedMsg {
   uint64_t exp = 0;
 };
+struct PresenceEntryMsg {
+  uint64_t session = 0;
+  uint64_t clock = 0;
+  bool left = false;  // The state was nil.
+  WireState state;
+};
+struct PresenceMsg {
+  uint16_t channel = 0;
+  uint64_t seq = 0;
+  std::vector<PresenceEntryMsg> entries;
+};
+struct BroadcastedMsg {
+  uint16_t channel = 0;
+  uint64_t session = 0;
+  std::string payload;
+};
 
 using ServerMessage =
     std::variant<WelcomeMsg, ErrorMsg, PingMsg, PongMsg, RefreshedMsg, OpenedMsg, SnapshotMsg,
-                 TextMsg, SyncedMsg, AckMsg, RemoteChangeMsg, RemoteOpMsg, NeedMsg>;
+                 TextMsg, SyncedMsg, AckMsg, RemoteChangeMsg, RemoteOpMsg, NeedMsg, PresenceMsg,
+                 BroadcastedMsg>;
 
 // Decodes one server frame into its messages (a batch holds several).
 Result<std::vector<ServerMessage>> DecodeServerFrame(std::string_view frame);
@@ -262,6 +317,14 @@ Frame RelayFrame(MsgType type, uint16_t channel, std::shared_ptr<const std::stri
 // The head of a `batch` message holding `count` messages; the messages'
 // own bytes follow it.
 std::string BatchHead(size_t count);
+// The body of `presence` ([seq, entries]), encoded once per room and mode.
+// With `position` (OT members), anchors go out as the positions it gives;
+// without, as CRDT anchors.
+std::shared_ptr<const std::string> PresenceBody(
+    uint64_t seq, const std::vector<presence::Entry>& entries,
+    const std::function<uint64_t(const presence::Anchor&)>* position);
+// The body of `broadcasted` ([session, payload]).
+std::shared_ptr<const std::string> BroadcastedBody(uint64_t session, std::string_view payload);
 
 }  // namespace quire::server
 

@@ -6,6 +6,7 @@
 #include "crdt/change_codec.h"
 #include "ot/codec.h"
 #include "server/protocol.h"
+#include "server/protocol_presence.h"
 
 namespace quire::server {
 namespace {
@@ -225,6 +226,32 @@ Result<ServerMessage> ReadBody(wire::Reader& r, uint32_t n, uint64_t type) {
     case MsgType::kNeed: {
       NeedMsg m;
       ok = n >= 4 && ReadChannel(r, &m.channel) && r.Uint(&m.ref) && ReadVersion(r, &m.version);
+      out = std::move(m), used = 4;
+      break;
+    }
+    case MsgType::kPresence: {
+      PresenceMsg m;
+      uint32_t count = 0;
+      ok = n >= 4 && ReadChannel(r, &m.channel) && r.Uint(&m.seq) && r.ArrayHeader(&count);
+      for (uint32_t i = 0; ok && i < count; ++i) {
+        PresenceEntryMsg e;
+        uint32_t parts;
+        ok = r.ArrayHeader(&parts) && parts == 3 && r.Uint(&e.session) && r.Uint(&e.clock);
+        if (ok && r.Peek() == wire::Type::kNil) {
+          e.left = r.Nil();
+        } else if (ok) {
+          ok = ReadWireState(r, &e.state).empty();
+        }
+        if (ok) m.entries.push_back(std::move(e));
+      }
+      out = std::move(m), used = 4;
+      break;
+    }
+    case MsgType::kBroadcasted: {
+      BroadcastedMsg m;
+      std::string_view payload;
+      ok = n >= 4 && ReadChannel(r, &m.channel) && r.Uint(&m.session) && r.Skip(&payload);
+      m.payload.assign(payload);
       out = std::move(m), used = 4;
       break;
     }

@@ -8,6 +8,7 @@
 #include "crdt/change_codec.h"
 #include "ot/codec.h"
 #include "server/protocol.h"
+#include "server/protocol_presence.h"
 
 namespace quire::server {
 namespace {
@@ -214,7 +215,36 @@ std::shared_ptr<const std::string> RemoteOpBody(uint64_t seq, const ot::TextOp& 
 }
 
 Frame RelayFrame(MsgType type, uint16_t channel, std::shared_ptr<const std::string> body) {
+  // [type, ch, seq, change] / [type, ch, seq, op, origin] / [type, ch, seq,
+  // entries] / [type, ch, session, payload].
   return Make(type == MsgType::kRemoteOp ? 5 : 4, type, channel, std::move(body));
+}
+
+std::shared_ptr<const std::string> PresenceBody(
+    uint64_t seq, const std::vector<presence::Entry>& entries,
+    const std::function<uint64_t(const presence::Anchor&)>* position) {
+  wire::Buffer buf;
+  wire::Packer pk(buf);
+  pk.pack_uint64(seq);
+  pk.pack_array(static_cast<uint32_t>(entries.size()));
+  for (const presence::Entry& e : entries) {
+    pk.pack_array(3);
+    pk.pack_uint64(e.session);
+    pk.pack_uint64(e.clock);
+    if (e.left) {
+      pk.pack_nil();
+    } else {
+      PackWireState(buf, pk, ToWire(e.state, e.keys, position));
+    }
+  }
+  return Share(buf);
+}
+
+std::shared_ptr<const std::string> BroadcastedBody(uint64_t session, std::string_view payload) {
+  wire::Buffer buf;
+  wire::Packer(buf).pack_uint64(session);
+  buf.write(payload.data(), payload.size());  // Already one msgpack value.
+  return Share(buf);
 }
 
 std::string BatchHead(size_t count) {
@@ -284,6 +314,17 @@ std::string EncodeClientMessage(const ClientMessage& message) {
           pk.pack_uint8(static_cast<uint8_t>(std::is_same_v<M, PingMsg> ? MsgType::kPing
                                                                         : MsgType::kPong));
           pk.pack_uint64(m.nonce);
+        } else if constexpr (std::is_same_v<M, PresenceSetMsg>) {
+          pk.pack_array(4);
+          pk.pack_uint8(static_cast<uint8_t>(MsgType::kPresenceSet));
+          pk.pack_uint16(m.channel);
+          pk.pack_uint64(m.seq);
+          PackWireState(buf, pk, m.state);
+        } else if constexpr (std::is_same_v<M, BroadcastMsg>) {
+          pk.pack_array(3);
+          pk.pack_uint8(static_cast<uint8_t>(MsgType::kBroadcast));
+          pk.pack_uint16(m.channel);
+          buf.write(m.payload.data(), m.payload.size());  // One msgpack value.
         } else {
           static_assert(std::is_same_v<M, RefreshMsg>);
           pk.pack_array(2);

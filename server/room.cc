@@ -36,7 +36,8 @@ Room::Room(ServerContext& ctx, std::string name)
     : ctx_(ctx),
       name_(std::move(name)),
       strand_(asio::make_strand(*ctx.io)),
-      idle_timer_(strand_) {}
+      idle_timer_(strand_),
+      presence_timer_(strand_) {}
 
 // ---- Loading ----
 
@@ -95,7 +96,10 @@ void Room::OnLoaded(Result<Loaded> loaded) {
     }
     return;
   }
-  state_.emplace(name_, loaded->epoch, loaded->head, std::move(loaded->doc), this, RoomLimits{});
+  RoomLimits limits;
+  limits.presence_interval_ms = ctx_.options.presence_interval.count();
+  limits.presence.ttl_ms = ctx_.options.presence_ttl.count();
+  state_.emplace(name_, loaded->epoch, loaded->head, std::move(loaded->doc), this, limits);
   for (Deferred& d : deferred) d.run(*state_);
   AfterEvent();
 }
@@ -165,6 +169,42 @@ void Room::Op(std::shared_ptr<Peer> peer, OpMsg msg) {
   });
 }
 
+void Room::SetPresence(std::shared_ptr<Peer> peer, PresenceSetMsg msg) {
+  asio::post(strand_, [self = shared_from_this(), peer = std::move(peer),
+                       msg = std::move(msg)]() mutable {
+    const Peer* p = peer.get();
+    self->Run(Deferred{[p, msg = std::move(msg)](RoomState& s) mutable {
+                         s.SetPresence(p, std::move(msg));
+                       },
+                       std::move(peer), std::nullopt});
+  });
+}
+
+void Room::Broadcast(std::shared_ptr<Peer> peer, BroadcastMsg msg) {
+  asio::post(strand_, [self = shared_from_this(), peer = std::move(peer),
+                       msg = std::move(msg)]() mutable {
+    const Peer* p = peer.get();
+    self->Run(Deferred{[p, msg = std::move(msg)](RoomState& s) { s.Broadcast(p, msg); },
+                       std::move(peer), std::nullopt});
+  });
+}
+
+void Room::SchedulePresence() {
+  if (presence_armed_ || !state_ || state_->present() == 0) return;
+  // Soon when something changed; otherwise once a second, for typing flags
+  // that run out and members that went silent.
+  presence_armed_ = true;
+  presence_timer_.expires_after(state_->presence_dirty() ? ctx_.options.presence_interval
+                                                         : std::chrono::milliseconds(1000));
+  presence_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->presence_armed_ = false;
+    if (!self->state_) return;
+    if (ec) return self->SchedulePresence();  // Cancelled to flush sooner.
+    self->state_->FlushPresence();
+    self->AfterEvent();
+  });
+}
+
 void Room::Visit(std::function<void(const RoomState*)> fn) {
   asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)]() mutable {
     if (self->loading_) {
@@ -182,6 +222,12 @@ void Room::AfterEvent() {
     ctx_.rooms->Drop(shared_from_this(), 0, /*force=*/true);
     return;
   }
+  if (state_->presence_dirty() && presence_armed_ &&
+      presence_timer_.expiry() - std::chrono::steady_clock::now() > ctx_.options.presence_interval) {
+    // The slow tick is armed but something changed: flush sooner.
+    presence_timer_.cancel();
+  }
+  SchedulePresence();
   if (!state_->Idle() || users_.load() != 0) return;
   const uint64_t seen = acquisitions_.load();
   idle_timer_.expires_after(ctx_.options.evict_after);

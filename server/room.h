@@ -45,6 +45,8 @@ class Room : public RoomHost, public std::enable_shared_from_this<Room> {
   void Leave(std::shared_ptr<Peer> peer);
   void Change(std::shared_ptr<Peer> peer, ChangeMsg msg);
   void Op(std::shared_ptr<Peer> peer, OpMsg msg);
+  void SetPresence(std::shared_ptr<Peer> peer, PresenceSetMsg msg);
+  void Broadcast(std::shared_ptr<Peer> peer, BroadcastMsg msg);
 
   // Runs `fn` on the strand with the state once loaded (nullptr if the
   // load failed). For shutdown barriers and statistics.
@@ -67,6 +69,7 @@ class Room : public RoomHost, public std::enable_shared_from_this<Room> {
   void OnLoaded(Result<Loaded> loaded);
   void Run(Deferred d);  // On the strand.
   void AfterEvent();     // On the strand: drop the room when it is broken or idle.
+  void SchedulePresence();  // On the strand: a flush after the presence interval.
 
   // RoomHost, called on the strand by state_.
   void Append(uint64_t seq, storage::NewChange change) override;
@@ -77,6 +80,8 @@ class Room : public RoomHost, public std::enable_shared_from_this<Room> {
   std::string name_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer presence_timer_;
+  bool presence_armed_ = false;
   std::optional<RoomState> state_;
   bool loading_ = true;
   Status load_error_;

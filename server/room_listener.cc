@@ -128,8 +128,15 @@ void RoomMembership::Open(std::shared_ptr<RoomListener> listener, uint64_t seq, 
   open.doc = room_->name();
   open.mode = Mode::kOt;
   open.seq = seq;
-  room_->Open(MemberInfo{std::move(listener), 0, Mode::kOt, crdt::AgentId{agent}, user},
-              std::move(open));
+  MemberInfo member;
+  member.peer = std::move(listener);
+  member.channel = 0;
+  member.mode = Mode::kOt;
+  member.agent = crdt::AgentId{agent};
+  member.user = user;
+  member.session = ctx_.next_session_id.fetch_add(1);
+  member.observer = true;
+  room_->Open(std::move(member), std::move(open));
 }
 
 }  // namespace quire::server

@@ -37,7 +37,8 @@ RoomState::RoomState(std::string name, uint64_t epoch, uint64_t head, crdt::Text
       durable_(head),
       doc_(std::move(doc)),
       host_(host),
-      limits_(limits) {}
+      limits_(limits),
+      presence_(limits.presence) {}
 
 bool RoomState::Idle() const {
   return members_.empty() && pipeline_.empty() && waiting_.empty();
@@ -70,10 +71,14 @@ void RoomState::Open(MemberInfo info, const OpenMsg& open) {
                          std::to_string(head_),
                      open.channel, std::nullopt);
   }
-  members_.push_back(Member{info, /*live=*/false, /*op_in_flight=*/false});
+  members_.push_back(Member{info, /*live=*/false, /*op_in_flight=*/false,
+                            limits_.broadcast_burst, host_->NowMs()});
   const Member& m = members_.back();
+  if (!info.observer) presence_.Join(info.session, info.user, info.name, host_->NowMs());
   if (open.mode == Mode::kCrdt) {
-    Enqueue(Pending{head_, std::nullopt, CatchUp{info.peer, open.channel, CrdtCatchUp(m, open)}});
+    std::vector<Frame> frames = CrdtCatchUp(m, open);
+    frames.push_back(PresenceSnapshot(m));
+    Enqueue(Pending{head_, CatchUp{info.peer, open.channel, std::move(frames)}});
     return;
   }
   std::vector<Patch> behind;
@@ -82,8 +87,7 @@ void RoomState::Open(MemberInfo info, const OpenMsg& open) {
     RequestHistory(open.seq);
     return;
   }
-  Enqueue(Pending{head_, std::nullopt,
-                  CatchUp{info.peer, open.channel, OtCatchUp(m, open.channel, open.seq, behind)}});
+  Enqueue(Pending{head_, CatchUp{info.peer, open.channel, OtCatchUp(m, open.channel, open.seq, behind)}});
 }
 
 std::vector<Frame> RoomState::OtCatchUp(const Member& member, uint16_t channel, uint64_t seq,
@@ -98,6 +102,7 @@ std::vector<Frame> RoomState::OtCatchUp(const Member& member, uint16_t channel, 
     }
   }
   frames.push_back(SyncedFrame(channel, head_, nullptr, doc_.NextSeq(member.info.agent)));
+  frames.push_back(PresenceSnapshot(member));
   return frames;
 }
 
@@ -126,9 +131,20 @@ void RoomState::RequestHistory(uint64_t from) {
   host_->LoadHistory(from, head_);
 }
 
+void RoomState::LeavePresence(const Member& m) {
+  // A session may hold a document on two channels: it stays present while
+  // one remains.
+  for (const Member& other : members_) {
+    if (&other != &m && other.info.session == m.info.session) return;
+  }
+  presence_.Leave(m.info.session);
+}
+
 void RoomState::Close(const Peer* peer, uint16_t channel) {
   std::erase_if(members_, [&](const Member& m) {
-    return m.info.peer.get() == peer && m.info.channel == channel;
+    const bool gone = m.info.peer.get() == peer && m.info.channel == channel;
+    if (gone) LeavePresence(m);
+    return gone;
   });
   std::erase_if(waiting_, [&](const Waiting& w) {
     return w.open ? w.open->first.peer.get() == peer && w.open->second.channel == channel
@@ -137,6 +153,9 @@ void RoomState::Close(const Peer* peer, uint16_t channel) {
 }
 
 void RoomState::Leave(const Peer* peer) {
+  for (const Member& m : members_) {
+    if (m.info.peer.get() == peer) presence_.Leave(m.info.session);
+  }
   std::erase_if(members_, [&](const Member& m) { return m.info.peer.get() == peer; });
   std::erase_if(waiting_, [&](const Waiting& w) {
     return w.open ? w.open->first.peer.get() == peer : w.op->first.get() == peer;
@@ -152,6 +171,7 @@ void RoomState::Change(const Peer* peer, ChangeMsg msg) {
   if (m->info.mode != Mode::kCrdt) {
     return SendError(p, ErrorCode::kBadField, "change on an OT channel", msg.channel, msg.ref);
   }
+  presence_.Touch(m->info.session, host_->NowMs());
   const crdt::Change& c = msg.change;
   if (c.id.agent != m->info.agent) {
     return SendError(p, ErrorCode::kWrongAgent,
@@ -190,6 +210,7 @@ void RoomState::Op(const Peer* peer, OpMsg msg) {
   if (m->info.mode != Mode::kOt) {
     return SendError(p, ErrorCode::kBadField, "op on a CRDT channel", msg.channel, msg.ref);
   }
+  presence_.Touch(m->info.session, host_->NowMs());
   if (m->op_in_flight) {
     return SendError(p, ErrorCode::kOpInFlight, "an op is already in flight", msg.channel,
                      msg.ref);
@@ -249,7 +270,7 @@ void RoomState::AckUnchanged(const Member& author, uint64_t ref) {
              doc_.NextSeq(author.info.agent), nullptr, nullptr};
   // Acked once everything before it is durable (it may be a resend of a
   // change that is still on its way to disk).
-  Enqueue(Pending{head_, std::move(a), std::nullopt});
+  Enqueue(Pending{head_, std::move(a)});
 }
 
 void RoomState::Accept(Member& author, uint64_t ref, std::string change_bytes, Patch patch) {
@@ -260,6 +281,7 @@ void RoomState::Accept(Member& author, uint64_t ref, std::string change_bytes, P
     (m.info.mode == Mode::kCrdt ? any_crdt : any_ot) = true;
   }
   if (author.info.mode == Mode::kOt) author.op_in_flight = true;
+  presence_.Typed(author.info.session, host_->NowMs());
   Accepted a{author.info.peer, author.info.channel, ref, /*changed=*/true,
              doc_.NextSeq(author.info.agent), nullptr, nullptr};
   if (any_crdt) a.change_body = RemoteChangeBody(seq, change_bytes);
@@ -267,7 +289,7 @@ void RoomState::Accept(Member& author, uint64_t ref, std::string change_bytes, P
   RememberPatch(std::move(patch));
   host_->Append(seq, storage::NewChange{std::move(change_bytes), author.info.user,
                                         host_->NowMs()});
-  Enqueue(Pending{seq, std::move(a), std::nullopt});
+  Enqueue(Pending{seq, std::move(a)});
 }
 
 void RoomState::RememberPatch(Patch patch) {
@@ -298,11 +320,20 @@ void RoomState::Drain() {
   while (!pipeline_.empty() && pipeline_.front().seq <= durable_) {
     Pending p = std::move(pipeline_.front());
     pipeline_.pop_front();
-    if (p.accepted) {
-      Deliver(*p.accepted, p.seq);
-    } else if (Member* m = Find(p.catch_up->peer.get(), p.catch_up->channel)) {
-      for (Frame& f : p.catch_up->frames) m->info.peer->Send(std::move(f));
-      m->live = true;
+    if (Accepted* a = std::get_if<Accepted>(&p.item)) {
+      Deliver(*a, p.seq);
+    } else if (PresenceFlush* flush = std::get_if<PresenceFlush>(&p.item)) {
+      for (Member& m : members_) {
+        if (!m.live) continue;
+        const auto& body = m.info.mode == Mode::kCrdt ? flush->crdt_body : flush->ot_body;
+        if (body) m.info.peer->Send(RelayFrame(MsgType::kPresence, m.info.channel, body));
+      }
+    } else {
+      CatchUp& c = std::get<CatchUp>(p.item);
+      if (Member* m = Find(c.peer.get(), c.channel)) {
+        for (Frame& f : c.frames) m->info.peer->Send(std::move(f));
+        m->live = true;
+      }
     }
   }
 }
@@ -356,6 +387,7 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
       const std::optional<uint64_t> ref =
           w.op ? std::optional<uint64_t>(w.op->second.ref) : std::nullopt;
       if (w.open) {
+        LeavePresence(*m);
         std::erase_if(members_, [&](const Member& x) { return &x == m; });
       } else {
         m->op_in_flight = false;
@@ -383,7 +415,7 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
       m->op_in_flight = false;
       ApplyOp(*m, std::move(w.op->second), behind);
     } else {
-      Enqueue(Pending{head_, std::nullopt, CatchUp{peer, channel, OtCatchUp(*m, channel, seq, behind)}});
+      Enqueue(Pending{head_, CatchUp{peer, channel, OtCatchUp(*m, channel, seq, behind)}});
     }
   }
 }
@@ -391,6 +423,153 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
 size_t RoomState::MemoryUsage() const {
   return sizeof(*this) + doc_.MemoryUsage() + window_bytes_ +
          members_.capacity() * sizeof(Member) + name_.capacity();
+}
+
+// ---- Presence ----
+
+std::optional<presence::Anchor> RoomState::AnchorAt(uint64_t seq, uint64_t pos) {
+  if (seq > head_) return std::nullopt;
+  std::vector<Patch> behind;
+  if (!PatchesSince(seq, &behind)) return std::nullopt;
+  // The text's length at each step, from the head back.
+  const size_t size = doc_.size();
+  std::vector<size_t> lengths(behind.size() + 1);
+  lengths.back() = size;
+  for (size_t i = behind.size(); i-- > 0;) {
+    lengths[i] = lengths[i + 1] - behind[i].op.InsertedLength() + behind[i].op.DeletedLength();
+  }
+  // A position stands for the character after it (protocol.md).
+  size_t p = pos;
+  for (size_t i = 0; i < behind.size(); ++i) {
+    p = ot::TransformPosition(p, behind[i].op,
+                              p < lengths[i] ? ot::Stick::kAfter : ot::Stick::kBefore);
+  }
+  if (p > size) return std::nullopt;
+  // The character after the position; at the end, after the last one.
+  if (p < size) return presence::Anchor{doc_.IdAt(p), false};
+  if (size == 0) return presence::Anchor{};
+  return presence::Anchor{doc_.IdAt(size - 1), true};
+}
+
+uint64_t RoomState::PositionOf(const presence::Anchor& anchor) {
+  if (anchor.id.IsRoot()) return 0;
+  Result<size_t> pos = doc_.PositionOf(anchor.id, anchor.after);
+  return pos.ok() ? *pos : 0;
+}
+
+std::optional<presence::Update> RoomState::ToUpdate(const Member& m, const PresenceSetMsg& msg,
+                                                    std::string* why) {
+  const bool ot = m.info.mode == Mode::kOt;
+  auto convert = [&](const WireAnchor& w) -> std::optional<presence::Anchor> {
+    if (const uint64_t* pos = std::get_if<uint64_t>(&w)) {
+      if (!ot) return std::nullopt;
+      return AnchorAt(msg.seq, *pos);
+    }
+    const presence::Anchor& a = std::get<presence::Anchor>(w);
+    // CRDT anchors must name characters this replica has.
+    if (ot || (!a.id.IsRoot() && !doc_.PositionOf(a.id, a.after).ok())) return std::nullopt;
+    return a;
+  };
+  const WireState& w = msg.state;
+  presence::Update u;
+  u.keys = w.keys;
+  u.name = w.name;
+  u.color = w.color;
+  if (w.cursor) {
+    u.cursor = convert(*w.cursor);
+    if (!u.cursor) {
+      *why = ot ? "cursor is not a position in the text at that seq"
+                : "cursor is not an anchor on a known character";
+      return std::nullopt;
+    }
+  }
+  for (const WireSelection& sel : w.selections) {
+    std::optional<presence::Anchor> a = convert(sel.anchor), h = convert(sel.head);
+    if (!a || !h) {
+      *why = "a selection end is not a place in the text";
+      return std::nullopt;
+    }
+    u.selections.push_back(presence::Selection{*a, *h});
+  }
+  u.typing = w.typing;
+  u.app = w.app;
+  return u;
+}
+
+void RoomState::SetPresence(const Peer* peer, PresenceSetMsg msg) {
+  Member* m = Find(peer, msg.channel);
+  if (m == nullptr || broken_) return;
+  const int64_t now = host_->NowMs();
+  std::string why;
+  std::optional<presence::Update> u = ToUpdate(*m, msg, &why);
+  if (!u) return SendError(m->info.peer, ErrorCode::kBadField, why, msg.channel, std::nullopt);
+  if (!presence_.present(m->info.session)) {
+    presence_.Join(m->info.session, m->info.user, m->info.name, now);  // Back after the TTL.
+  }
+  Status s = presence_.Apply(m->info.session, *u, now);
+  if (!s.ok()) {
+    const ErrorCode code = s.code() == StatusCode::kResourceExhausted ? ErrorCode::kRateLimited
+                                                                     : ErrorCode::kTooLarge;
+    return SendError(m->info.peer, code, "presence: " + s.message(), msg.channel, std::nullopt);
+  }
+  if (limits_.presence_interval_ms == 0) FlushPresence();  // No coalescing (measurements).
+}
+
+void RoomState::Broadcast(const Peer* peer, const BroadcastMsg& msg) {
+  Member* m = Find(peer, msg.channel);
+  if (m == nullptr || broken_) return;
+  const int64_t now = host_->NowMs();
+  presence_.Touch(m->info.session, now);
+  if (msg.payload.size() > limits_.max_broadcast_bytes) {
+    return SendError(m->info.peer, ErrorCode::kTooLarge,
+                     "broadcast of " + std::to_string(msg.payload.size()) + " bytes, more than " +
+                         std::to_string(limits_.max_broadcast_bytes),
+                     msg.channel, std::nullopt);
+  }
+  const double elapsed_s =
+      static_cast<double>(std::max<int64_t>(0, now - m->broadcast_refilled_ms)) / 1000;
+  m->broadcast_tokens = std::min(limits_.broadcast_burst,
+                                 m->broadcast_tokens + elapsed_s * limits_.broadcasts_per_second);
+  m->broadcast_refilled_ms = now;
+  if (m->broadcast_tokens < 1) {
+    return SendError(m->info.peer, ErrorCode::kRateLimited, "too many broadcasts a second",
+                     msg.channel, std::nullopt);
+  }
+  m->broadcast_tokens -= 1;
+  // Ephemeral: straight to the others, outside the seq pipeline.
+  const auto body = BroadcastedBody(m->info.session, msg.payload);
+  for (Member& other : members_) {
+    if (other.live && &other != m) {
+      other.info.peer->Send(RelayFrame(MsgType::kBroadcasted, other.info.channel, body));
+    }
+  }
+}
+
+Frame RoomState::PresenceSnapshot(const Member& m) {
+  const std::function<uint64_t(const presence::Anchor&)> position =
+      [this](const presence::Anchor& a) { return PositionOf(a); };
+  return RelayFrame(MsgType::kPresence, m.info.channel,
+                    PresenceBody(head_, presence_.Snapshot(),
+                                 m.info.mode == Mode::kOt ? &position : nullptr));
+}
+
+void RoomState::FlushPresence() {
+  if (broken_) return;
+  presence_.Tick(host_->NowMs());
+  if (!presence_.dirty()) return;
+  const std::vector<presence::Entry> changes = presence_.TakeChanges();
+  bool any_crdt = false, any_ot = false;
+  for (const Member& m : members_) (m.info.mode == Mode::kCrdt ? any_crdt : any_ot) = true;
+  PresenceFlush flush;
+  if (any_crdt) flush.crdt_body = PresenceBody(head_, changes, nullptr);
+  if (any_ot) {
+    const std::function<uint64_t(const presence::Anchor&)> position =
+        [this](const presence::Anchor& a) { return PositionOf(a); };
+    flush.ot_body = PresenceBody(head_, changes, &position);
+  }
+  // Positions are at head_: they go out once head_ is durable, after the
+  // relays that bring every member there.
+  Enqueue(Pending{head_, std::move(flush)});
 }
 
 }  // namespace quire::server

@@ -23,10 +23,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "crdt/text_doc.h"
 #include "ot/text_op.h"
+#include "presence/presence.h"
 #include "server/frame.h"
 #include "server/protocol.h"
 #include "storage/store.h"
@@ -61,9 +63,19 @@ struct MemberInfo {
   Mode mode = Mode::kCrdt;
   crdt::AgentId agent;
   std::string user;  // Recorded as the author of its changes.
+  uint64_t session = 0;  // Its id in presence (unique while the server runs).
+  std::string name;      // Display name.
+  // The HTTP API and event streams (room_listener.h): they read and write
+  // like an OT channel but are nobody's cursor, so not in presence.
+  bool observer = false;
 };
 
 struct RoomLimits {
+  presence::Limits presence;
+  int64_t presence_interval_ms = 50;  // 0: every update goes out at once.
+  size_t max_broadcast_bytes = 4096;
+  double broadcasts_per_second = 10;
+  double broadcast_burst = 20;
   // Patches kept in memory for OT clients that are behind; older ones are
   // rebuilt from the store's log.
   size_t history_ops = 1024;
@@ -96,6 +108,16 @@ class RoomState {
   void Leave(const Peer* peer);
   void Change(const Peer* peer, ChangeMsg msg);
   void Op(const Peer* peer, OpMsg msg);
+  void SetPresence(const Peer* peer, PresenceSetMsg msg);
+  void Broadcast(const Peer* peer, const BroadcastMsg& msg);
+  // Expires typing flags and silent members, and sends what changed since
+  // the last flush to every member (after what is in flight is durable, so
+  // positions match the text they have). The room calls it at most every
+  // presence interval while presence_dirty(), and about once a second
+  // while anyone is present.
+  void FlushPresence();
+  bool presence_dirty() const { return presence_.dirty(); }
+  size_t present() const { return presence_.size(); }
 
   void OnAppended(uint64_t seq, const Status& status);
   void OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>> patches);
@@ -109,6 +131,8 @@ class RoomState {
     // already send changes (they are acked after the catch-up).
     bool live = false;
     bool op_in_flight = false;  // OT: an op is accepted but not yet acknowledged.
+    double broadcast_tokens = 0;
+    int64_t broadcast_refilled_ms = 0;
   };
   // What the pipeline sends once `seq` is durable.
   struct Accepted {
@@ -125,10 +149,12 @@ class RoomState {
     uint16_t channel = 0;
     std::vector<Frame> frames;  // opened, catch-up, synced.
   };
+  struct PresenceFlush {
+    std::shared_ptr<const std::string> crdt_body, ot_body;
+  };
   struct Pending {
     uint64_t seq = 0;  // Sent once this seq is durable.
-    std::optional<Accepted> accepted;
-    std::optional<CatchUp> catch_up;
+    std::variant<Accepted, CatchUp, PresenceFlush> item;
   };
   // An OT open or op waiting for old patches from the store.
   struct Waiting {
@@ -150,6 +176,15 @@ class RoomState {
   std::vector<Frame> OtCatchUp(const Member& member, uint16_t channel, uint64_t seq,
                                const std::vector<Patch>& behind);
   void RequestHistory(uint64_t from);
+  // Presence anchors: an OT position at `seq` as an anchor here, and an
+  // anchor as a position in the text at head_.
+  std::optional<presence::Anchor> AnchorAt(uint64_t seq, uint64_t pos);
+  uint64_t PositionOf(const presence::Anchor& anchor);
+  // A presence state from the wire, its anchors checked and converted.
+  std::optional<presence::Update> ToUpdate(const Member& m, const PresenceSetMsg& msg,
+                                           std::string* why);
+  Frame PresenceSnapshot(const Member& m);
+  void LeavePresence(const Member& m);
   void Enqueue(Pending pending);
   void Drain();
   void Deliver(Accepted& a, uint64_t seq);
@@ -172,6 +207,7 @@ class RoomState {
   size_t window_bytes_ = 0;
   std::vector<Waiting> waiting_;  // Ops behind the window, until OnHistory.
   bool history_requested_ = false;
+  presence::RoomPresence presence_;
 };
 
 }  // namespace quire::server

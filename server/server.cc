@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <filesystem>
+#include <limits>
 #include <future>
 #include <latch>
 #include <thread>
@@ -178,6 +179,12 @@ Status Server::Start() {
   if (fs_ec) return Status(StatusCode::kIoError, "creating " + o.data_dir + ": " + fs_ec.message());
   storage::StoreOptions store_options;
   store_options.durability = o.durability;
+  // The document limit the server enforces is the CRDT's (--max-doc-bytes,
+  // checked before a change is integrated). The store's own limit counts
+  // the log's bytes, which grow faster than the document; if it refused an
+  // append the room would hold a change it cannot store. So it is lifted
+  // here: what loads is bounded by the CRDT limit, snapshot after snapshot.
+  store_options.max_document_bytes = std::numeric_limits<uint64_t>::max();
   QUIRE_ASSIGN_OR_RETURN(s.store, storage::OpenRocksDbStore(o.data_dir + "/db", store_options));
   QUIRE_ASSIGN_OR_RETURN(s.agents, Agents::Open(o.data_dir));
 

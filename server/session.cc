@@ -162,6 +162,8 @@ void Session::Handle(std::string_view bytes) {
                  [this](OpMsg& m) { OnOp(m); },
                  [this](PingMsg& m) { Send(PongFrame(m.nonce)); },
                  [](PongMsg&) {},
+                 [this](PresenceSetMsg& m) { OnPresence(m); },
+                 [this](BroadcastMsg& m) { OnBroadcast(m); },
                  [this](RefreshMsg& m) { OnRefresh(m); },
              },
              msg);
@@ -248,7 +250,8 @@ void Session::OnOpen(OpenMsg& open) {
                       " clients, as many as allowed");
   }
   channels_.push_back(Channel{open.channel, room, open.mode});
-  room->Open(MemberInfo{shared_from_this(), open.channel, open.mode, crdt::AgentId{agent_}, user_},
+  room->Open(MemberInfo{shared_from_this(), open.channel, open.mode, crdt::AgentId{agent_}, user_,
+                        id_, name_},
              std::move(open));
 }
 
@@ -289,6 +292,26 @@ void Session::OnOp(OpMsg& msg) {
   }
   if (RefuseWrite(c->room->name(), msg.channel, msg.ref)) return;
   c->room->Op(shared_from_this(), std::move(msg));
+}
+
+void Session::OnPresence(PresenceSetMsg& msg) {
+  Channel* c = FindChannel(msg.channel);
+  if (c == nullptr) {
+    return SendError(ProtocolError{ErrorCode::kUnknownChannel, "unknown channel", msg.channel,
+                                   std::nullopt},
+                     std::nullopt);
+  }
+  c->room->SetPresence(shared_from_this(), std::move(msg));
+}
+
+void Session::OnBroadcast(BroadcastMsg& msg) {
+  Channel* c = FindChannel(msg.channel);
+  if (c == nullptr) {
+    return SendError(ProtocolError{ErrorCode::kUnknownChannel, "unknown channel", msg.channel,
+                                   std::nullopt},
+                     std::nullopt);
+  }
+  c->room->Broadcast(shared_from_this(), std::move(msg));
 }
 
 void Session::StopAccepting(std::function<void()> done) {

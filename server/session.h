@@ -85,6 +85,8 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   void OnClose(const CloseMsg& close);
   void OnChange(ChangeMsg& msg);
   void OnOp(OpMsg& msg);
+  void OnPresence(PresenceSetMsg& msg);
+  void OnBroadcast(BroadcastMsg& msg);
   Channel* FindChannel(uint16_t channel);
   void Ended();  // The connection is gone: leave rooms, free the agent.
 

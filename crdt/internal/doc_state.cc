@@ -395,4 +395,19 @@ void DocState::CheckInvariants() const {
   if (i != spans.size()) fail("the tree holds a non-insert LV");
 }
 
+Id DocState::IdAt(uint32_t pos) {
+  const Cursor c = tree_.AtVisible(pos);
+  return history_.IdOf(tree_.LvAt(c));
+}
+
+bool DocState::PositionOf(const Id& id, bool after, uint32_t* pos) {
+  Lv lv;
+  Cursor c;
+  // Deletes have ids too, but no place in the text: Find fails for them.
+  if (!history_.LvOf(id, &lv) || !tree_.Find(lv, &c)) return false;
+  tree_.FlushCounts();
+  *pos = tree_.VisiblePos(c) + (after && !tree_.SpanAt(c).deleted() ? 1 : 0);
+  return true;
+}
+
 }  // namespace quire::crdt::internal

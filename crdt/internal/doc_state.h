@@ -151,6 +151,11 @@ class DocState {
   size_t PendingCount() const { return pending_.size(); }
 
   std::string Text() const;
+  // The id of the visible character at `pos`. REQUIRES: pos < visible length.
+  Id IdAt(uint32_t pos);
+  // Visible characters before the character `id` (plus one with `after`
+  // when it is visible); false when `id` is not an inserted character here.
+  bool PositionOf(const Id& id, bool after, uint32_t* pos);
   // An upper bound of Encode()'s body (what DocLimits::max_bytes limits).
   uint64_t EncodedBytesBound() const {
     return kFixedBytes + history_.EncodedBytesBound() + kOrderRunBytes * order_runs_bound_;

@@ -90,6 +90,39 @@ TEST(ProtocolDocTest, ClientExamplesMatchTheEncoder) {
   EXPECT_EQ(got.change_bytes, crdt::EncodeChange(change.change));
 }
 
+TEST(ProtocolDocTest, PresenceExamplesMatchTheEncoders) {
+  const std::vector<Example> all = ReadExamples();
+  PresenceSetMsg set;
+  set.channel = 3;
+  set.seq = 2;
+  set.state.keys = presence::kCursor;
+  set.state.cursor = WireAnchor(uint64_t{4});
+  EXPECT_EQ(EncodeClientMessage(set), Find(all, "`[48, 3, 2, {\"cursor\": 4}]`").bytes);
+
+  presence::Entry moved;
+  moved.session = 17;
+  moved.clock = 5;
+  moved.keys = presence::kCursor;
+  moved.state.cursor = presence::Anchor{crdt::Id{crdt::AgentId{9}, 0}, false};
+  presence::Entry left;
+  left.session = 18;
+  left.clock = 2;
+  left.left = true;
+  const std::function<uint64_t(const presence::Anchor&)> position = [](const presence::Anchor&) {
+    return uint64_t{4};
+  };
+  const std::string bytes =
+      RelayFrame(MsgType::kPresence, 3, PresenceBody(2, {moved, left}, &position)).Bytes();
+  const Example& e = Find(all, "`[49, 3, 2, [[17, 5, {\"cursor\": 4}], [18, 2, nil]]]`");
+  EXPECT_EQ(bytes, e.bytes);
+  Result<std::vector<ServerMessage>> msgs = DecodeServerFrame(e.bytes);
+  ASSERT_TRUE(msgs.ok()) << msgs.status().ToString();
+  const auto& p = std::get<PresenceMsg>((*msgs)[0]);
+  ASSERT_EQ(p.entries.size(), 2u);
+  EXPECT_EQ(std::get<uint64_t>(*p.entries[0].state.cursor), 4u);
+  EXPECT_TRUE(p.entries[1].left);
+}
+
 TEST(ProtocolDocTest, ServerExamplesMatchTheEncoder) {
   const std::vector<Example> all = ReadExamples();
   EXPECT_EQ(AckFrame(3, 1, 1, 2).Bytes(), Find(all, "`[24, 3, 1, 1, 2]`").bytes);

@@ -65,7 +65,7 @@ class RoomStateTest : public ::testing::Test {
     open.doc = "doc";
     open.mode = mode;
     open.seq = have_seq;
-    room_.Open(MemberInfo{peer, 1, mode, crdt::AgentId{agent}, "user"}, open);
+    room_.Open(MemberInfo{peer, 1, mode, crdt::AgentId{agent}, "user", agent, "name"}, open);
     return peer;
   }
   // Makes every queued append durable, in order.
@@ -241,8 +241,8 @@ TEST_F(RoomStateTest, AnOpBehindTheWindowWaitsForTheLog) {
   OpenMsg open;
   open.channel = 1;
   open.mode = Mode::kOt;
-  room.Open(MemberInfo{a, 1, Mode::kOt, crdt::AgentId{90}, "u"}, open);
-  room.Open(MemberInfo{b, 1, Mode::kOt, crdt::AgentId{91}, "u"}, open);
+  room.Open(MemberInfo{a, 1, Mode::kOt, crdt::AgentId{90}, "u", 1, "a"}, open);
+  room.Open(MemberInfo{b, 1, Mode::kOt, crdt::AgentId{91}, "u", 2, "b"}, open);
   std::vector<Patch> log;
   for (int i = 0; i < 4; ++i) {
     OpMsg m;
