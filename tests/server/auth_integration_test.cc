@@ -209,6 +209,29 @@ TEST_F(AuthTest, TheDroppedRightClosesItsChannelOnRefresh) {
   EXPECT_EQ(c.Insert(1, 0, 0, "yes", 6), std::optional<uint64_t>(1));
 }
 
+TEST_F(AuthTest, AgentTicketsAreBoundToTheUser) {
+  Start();
+  WsClient alice(port());
+  std::optional<server::WelcomeMsg> wa = alice.Hello(Token("alice", "*:rw"));
+  ASSERT_TRUE(wa.has_value());
+  // Bob presents alice's agent and ticket: he gets an agent of his own.
+  server::HelloMsg hello;
+  hello.token = Token("bob", "*:rw");
+  hello.agent = server::AgentTicket{wa->agent, wa->ticket};
+  WsClient bob(port());
+  bob.Send(hello);
+  std::optional<server::WelcomeMsg> wb = bob.Expect<server::WelcomeMsg>();
+  ASSERT_TRUE(wb.has_value());
+  EXPECT_NE(wb->agent, wa->agent);
+  // Alice, reconnecting with it, resumes her agent.
+  hello.token = Token("alice", "*:rw");
+  WsClient again(port());
+  again.Send(hello);
+  std::optional<server::WelcomeMsg> wa2 = again.Expect<server::WelcomeMsg>();
+  ASSERT_TRUE(wa2.has_value());
+  EXPECT_EQ(wa2->agent, wa->agent);
+}
+
 TEST_F(AuthTest, ThePreviousSecretWorksUntilItsGraceEnds) {
   const std::string old_secret = WriteSecret(dir_.path() + "/old", kOtherSecret);
   Start({"--jwt-previous-secret-file", old_secret, "--jwt-previous-grace-s", "3600"});

@@ -2,6 +2,7 @@
 // Events (order, resume, a slow consumer, heartbeats, curl -N), live
 // statistics and /metrics.
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -327,6 +328,29 @@ TEST_F(HttpApiTest, StatsStreamSamplesTheServer) {
   }
   typist.join();
   EXPECT_TRUE(saw_edits);
+}
+
+TEST_F(HttpApiTest, StreamsAndApiCallsAreNotInPresence) {
+  Start();
+  auto a = std::make_unique<WsClient>(port());
+  std::optional<server::WelcomeMsg> wa = a->Hello(Token("ann", "*:rw"));
+  ASSERT_TRUE(wa.has_value());
+  ASSERT_TRUE(a->Open(1, "p").has_value());
+  SseStream sse(port(), "/api/docs/p/events?token=" + Token("sid", "*:r"));
+  ASSERT_EQ(sse.ReadHead(), 200);
+  ASSERT_EQ(Http(port(), http::verb::post, "/api/docs/p/ops", R"({"base_seq":0,"op":["x"]})",
+                 Auth())
+                .status,
+            200);
+  WsClient b(port());
+  std::optional<server::WelcomeMsg> wb = b.Hello(Token("bo", "*:rw"));
+  ASSERT_TRUE(wb.has_value());
+  ASSERT_TRUE(b.Open(1, "p").has_value());
+  std::optional<server::PresenceMsg> snapshot = b.Expect<server::PresenceMsg>();
+  ASSERT_TRUE(snapshot.has_value());
+  std::set<uint64_t> sessions;
+  for (const auto& e : snapshot->entries) sessions.insert(e.session);
+  EXPECT_EQ(sessions, (std::set<uint64_t>{wa->session, wb->session}));
 }
 
 TEST_F(HttpApiTest, MetricsParseAndMove) {
