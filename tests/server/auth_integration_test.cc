@@ -265,6 +265,47 @@ TEST_F(AuthTest, NoGraceMeansThePreviousSecretIsRefused) {
   EXPECT_EQ(c.upgrade_status(), 401);
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(AuthLogTest, NoTokenOrTextReachesTheLog) {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data",
+                       {"--jwt-secret-file", WriteSecret(dir.path() + "/secret"), "--log-level",
+                        "debug", "--durability", "async"});
+  server.set_log_file(dir.path() + "/log");
+  ASSERT_TRUE(server.Start());
+  const std::string good = Token("lou", "*:rw");
+  const std::string bad = Token("lou", "*:rw", 3600, kOtherSecret);
+  {
+    WsClient refused(server.port(), "/ws", {{"Authorization", "Bearer " + bad}});
+    EXPECT_EQ(refused.upgrade_status(), 401);
+    WsClient c(server.port());
+    ASSERT_TRUE(c.Hello(good).has_value());
+    ASSERT_TRUE(c.Open(1, "diary").has_value());
+    ASSERT_TRUE(c.Insert(1, 0, 0, "my secret plans", 1).has_value());
+    c.Send(server::RefreshMsg{bad});
+    EXPECT_EQ(c.WaitClosed(), 4003);
+  }
+  EXPECT_EQ(server.Terminate(), 0);
+  const std::string log = ReadFile(dir.path() + "/log");
+  EXPECT_NE(log.find("event=auth_refused"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=refresh_refused"), std::string::npos) << log;
+  EXPECT_NE(log.find("user=lou"), std::string::npos) << log;
+  for (const std::string& token : {good, bad}) {
+    // No part of a token: its header, claims or signature.
+    size_t at = 0;
+    for (size_t dot = token.find('.'); at <= token.size(); dot = token.find('.', at)) {
+      if (dot == std::string::npos) dot = token.size();
+      EXPECT_EQ(log.find(token.substr(at, dot - at)), std::string::npos) << log;
+      at = dot + 1;
+    }
+  }
+  EXPECT_EQ(log.find("secret plans"), std::string::npos) << log;
+}
+
 // Runs quire-server with `args` and returns its exit status and output.
 std::pair<int, std::string> RunServer(const std::vector<std::string>& args) {
   int out[2];
@@ -307,11 +348,6 @@ TEST(DevModeTest, RefusesANonLoopbackAddress) {
   EXPECT_NE(output.find("dev mode"), std::string::npos) << output;
   EXPECT_NE(output.find("loopback"), std::string::npos) << output;
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data")) << "nothing may be created";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 TEST(DevModeTest, SaysSoInItsLogAndLetsAnyoneWrite) {
