@@ -74,7 +74,7 @@ void RoomState::Open(MemberInfo info, const OpenMsg& open) {
   members_.push_back(Member{info, /*live=*/false, /*op_in_flight=*/false,
                             limits_.broadcast_burst, host_->NowMs()});
   const Member& m = members_.back();
-  presence_.Join(info.session, info.user, info.name, host_->NowMs());
+  if (!info.observer) presence_.Join(info.session, info.user, info.name, host_->NowMs());
   if (open.mode == Mode::kCrdt) {
     std::vector<Frame> frames = CrdtCatchUp(m, open);
     frames.push_back(PresenceSnapshot(m));

@@ -35,7 +35,9 @@
 
 #include "server/context.h"
 #include "server/frame.h"
+#include "server/metrics.h"
 #include "server/protocol.h"
+#include "server/session_guard.h"
 
 namespace quire::server {
 
@@ -45,7 +47,9 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  Session(ServerContext& ctx, boost::beast::tcp_stream stream);
+  // `handshake`: the client's address, and its identity when the upgrade
+  // request carried a valid token.
+  Session(ServerContext& ctx, boost::beast::tcp_stream stream, Handshake handshake);
   ~Session() override;
 
   // Accepts the WebSocket upgrade in `request` and serves the session until
@@ -62,6 +66,10 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   void StopAccepting(std::function<void()> done);
 
   uint64_t id() const { return id_; }
+  // Whether this session's token (as refreshed) may write `doc`. On the
+  // session's strand: for checks of writes beyond changes and ops
+  // (presence, broadcast).
+  bool CanWrite(std::string_view doc) const { return guard_.CanWrite(doc); }
 
  private:
   struct Channel {
@@ -87,12 +95,20 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   void CloseNow(CloseCode code);  // On the strand.
   void StartPings();
   void CountViolation();
+  // Auth, limits and deadlines (session_guard.h).
+  void OnRefresh(const RefreshMsg& msg);
+  bool RefuseWrite(const std::string& doc, uint16_t channel, uint64_t ref);
+  void ArmGuard();
+  void OnGuard();
 
   ServerContext& ctx_;
   const uint64_t id_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer ping_timer_;
+  boost::asio::steady_timer guard_timer_;
+  SessionGuard guard_;
+  SessionMeter meter_;
 
   // Strand only.
   bool hello_done_ = false;
@@ -103,6 +119,8 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   std::string user_, name_;
   std::vector<Channel> channels_;
   int missed_pongs_ = 0;
+  size_t message_bytes_ = 0;  // Of the message being handled.
+  std::optional<CloseCode> closed_with_;
   std::deque<std::chrono::steady_clock::time_point> violations_;
   std::vector<Frame> writing_;  // The frames of the write in flight.
   std::vector<boost::asio::const_buffer> buffers_;
