@@ -29,6 +29,10 @@ struct Frame {
   std::array<char, kMaxHead> head{};
   uint8_t head_len = 0;
   std::shared_ptr<const std::string> body;  // May be null (no further fields).
+  // Part of a catch-up (what a member lacked when it opened the document):
+  // however large, it is what the client asked for, so it does not count
+  // against a session's slow-reader cap; what follows it does.
+  bool catch_up = false;
 
   std::string_view Head() const { return {head.data(), head_len}; }
   size_t size() const { return head_len + (body ? body->size() : 0); }

@@ -331,7 +331,10 @@ void RoomState::Drain() {
     } else {
       CatchUp& c = std::get<CatchUp>(p.item);
       if (Member* m = Find(c.peer.get(), c.channel)) {
-        for (Frame& f : c.frames) m->info.peer->Send(std::move(f));
+        for (Frame& f : c.frames) {
+          f.catch_up = true;
+          m->info.peer->Send(std::move(f));
+        }
         m->live = true;
       }
     }

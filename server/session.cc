@@ -110,6 +110,7 @@ void Session::Ended() {
     dead_ = true;
     queue_.clear();
     queued_bytes_ = 0;
+    catch_up_bytes_ = 0;
   }
   ping_timer_.cancel();
   guard_timer_.cancel();
@@ -421,8 +422,11 @@ void Session::Send(Frame frame) {
   std::unique_lock<std::mutex> lock(mu_);
   if (dead_) return;
   meter_.Sent(frame);
-  queued_bytes_ += frame.size();
-  if (queued_bytes_ > ctx_.options.limits.max_queue_bytes) {
+  (frame.catch_up ? catch_up_bytes_ : queued_bytes_) += frame.size();
+  // A catch-up may be as large as a document; past that, or past the cap
+  // for everything else, the client is not reading.
+  if (queued_bytes_ > ctx_.options.limits.max_queue_bytes ||
+      catch_up_bytes_ > ctx_.options.limits.max_doc_bytes + ctx_.options.limits.max_queue_bytes) {
     // A slow reader: drop what waits and close, so the room never waits.
     dead_ = true;
     queue_.clear();
@@ -495,8 +499,8 @@ void Session::Flush() {
 }
 
 void Session::OnWrite(const boost::system::error_code& ec, size_t) {
-  size_t written = 0;
-  for (const Frame& f : writing_) written += f.size();
+  size_t written = 0, caught_up = 0;
+  for (const Frame& f : writing_) (f.catch_up ? caught_up : written) += f.size();
   writing_.clear();
   if (writing_.capacity() > 256) writing_.shrink_to_fit();
   if (ec) {
@@ -509,6 +513,7 @@ void Session::OnWrite(const boost::system::error_code& ec, size_t) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queued_bytes_ -= std::min(queued_bytes_, written);
+    catch_up_bytes_ -= std::min(catch_up_bytes_, caught_up);
   }
   Flush();
 }

@@ -129,7 +129,8 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   // Shared with Send() callers.
   std::mutex mu_;
   std::vector<Frame> queue_;
-  size_t queued_bytes_ = 0;
+  size_t queued_bytes_ = 0;    // Queued or in flight, catch-ups aside...
+  size_t catch_up_bytes_ = 0;  // ...and catch-ups.
   bool flushing_ = false;  // A flush is posted or a write is in flight.
   bool dead_ = false;      // Closed: drop frames.
   std::optional<CloseCode> close_after_flush_;

@@ -153,6 +153,23 @@ TEST_F(LimitsTest, OutboundQueueClosesASlowReader) {
   EXPECT_EQ(slow.WaitClosed(), 4005);
 }
 
+TEST_F(LimitsTest, ACatchUpLargerThanTheQueueCapIsDelivered) {
+  Start({"--max-queue-bytes", "65536"});
+  auto writer = Editor("writer", "doc");
+  for (uint64_t i = 1; i <= 20; ++i) {
+    ASSERT_EQ(writer->Insert(1, i - 1, 0, std::string(20000, 'w'), i), std::optional<uint64_t>(i));
+  }
+  // 400 KB of catch-up for a reader that reads slowly: it asked for it, so
+  // it is not a slow reader to be closed (4005)...
+  WsClient late(port(), "/ws", {}, /*rcvbuf=*/4096);
+  ASSERT_TRUE(late.Hello(Token("late", "*:r")).has_value());
+  EXPECT_EQ(late.Open(1, "doc"), std::optional<uint64_t>(20));
+  EXPECT_FALSE(late.closed());
+  // ...and afterwards the cap holds again for what follows.
+  EXPECT_EQ(writer->Insert(1, 20, 0, "x", 21), std::optional<uint64_t>(21));
+  EXPECT_TRUE(late.Expect<server::RemoteOpMsg>().has_value());
+}
+
 TEST_F(LimitsTest, HandshakeTimeout) {
   Start({"--handshake-timeout-ms", "300"});
   // A connection that says nothing is dropped...
