@@ -537,57 +537,39 @@ uint16_t Client::Open(const std::string& doc, Mode mode, DocCallbacks callbacks)
 
 Status Client::Insert(uint16_t channel, size_t pos, std::string_view utf8) {
   if (!utf8::Validate(utf8).ok()) return InvalidArgument("insert: not valid UTF-8");
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  Doc* d = impl_->ByChannel(channel);
-  if (d == nullptr) return NotFound("no document on channel " + std::to_string(channel));
-  if (d->mode == Mode::kCrdt) {
-    if (!d->crdt) return Internal("no agent yet: connect once first");
-    if (pos > d->crdt->size()) return OutOfRange("insert past the end");
-    ot::TextOp op;
-    op.Retain(pos).Insert(utf8);
-    QUIRE_RETURN_IF_ERROR(d->crdt->ApplyLocalOp(op).status());
-  } else {
-    ot::TextOp op;
-    op.Retain(pos).Insert(utf8);
-    const size_t length_before = utf8::CountCodePoints(d->text);
-    QUIRE_ASSIGN_OR_RETURN(d->text, ot::Apply(d->text, op));
-    impl_->MovePositions(*d, op, length_before);
-    if (!d->inflight) {
-      d->inflight = std::move(op);
-      d->inflight_ref = impl_->next_ref++;
-    } else {
-      d->buffer = d->buffer ? ot::Compose(*d->buffer, op) : op;
-    }
-  }
-  if (!impl_->options.state_file.empty()) QUIRE_RETURN_IF_ERROR(impl_->SaveLocked());
-  impl_->PostFlush(channel);
-  impl_->cv.notify_all();
-  return Status::Ok();
+  ot::TextOp op;
+  op.Retain(pos).Insert(utf8);
+  return impl_->EditLocal(channel, std::move(op), pos);
 }
 
 Status Client::Remove(uint16_t channel, size_t pos, size_t len) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  Doc* d = impl_->ByChannel(channel);
-  if (d == nullptr) return NotFound("no document on channel " + std::to_string(channel));
   ot::TextOp op;
   op.Retain(pos).Delete(len);
+  return impl_->EditLocal(channel, std::move(op), pos + len);
+}
+
+Status Client::Impl::EditLocal(uint16_t channel, ot::TextOp op, size_t end) {
+  std::lock_guard<std::mutex> lock(mu);
+  Doc* d = ByChannel(channel);
+  if (d == nullptr) return NotFound("no document on channel " + std::to_string(channel));
   if (d->mode == Mode::kCrdt) {
     if (!d->crdt) return Internal("no agent yet: connect once first");
+    if (end > d->crdt->size()) return OutOfRange("edit past the end");
     QUIRE_RETURN_IF_ERROR(d->crdt->ApplyLocalOp(op).status());
   } else {
     const size_t length_before = utf8::CountCodePoints(d->text);
     QUIRE_ASSIGN_OR_RETURN(d->text, ot::Apply(d->text, op));
-    impl_->MovePositions(*d, op, length_before);
+    MovePositions(*d, op, length_before);
     if (!d->inflight) {
       d->inflight = std::move(op);
-      d->inflight_ref = impl_->next_ref++;
+      d->inflight_ref = next_ref++;
     } else {
       d->buffer = d->buffer ? ot::Compose(*d->buffer, op) : op;
     }
   }
-  if (!impl_->options.state_file.empty()) QUIRE_RETURN_IF_ERROR(impl_->SaveLocked());
-  impl_->PostFlush(channel);
-  impl_->cv.notify_all();
+  if (!options.state_file.empty()) QUIRE_RETURN_IF_ERROR(SaveLocked());
+  PostFlush(channel);
+  cv.notify_all();
   return Status::Ok();
 }
 

@@ -96,6 +96,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   void OnPresence(Doc& d, server::PresenceMsg& m, std::vector<std::function<void()>>* calls);
   // OT: the text of `length_before` code points changed by op.
   void MovePositions(Doc& d, const ot::TextOp& op, size_t length_before);
+  // A local edit (Insert, Remove) whose last touched position is `end`:
+  // applied at once, queued and saved; sent when the strand gets to it.
+  Status EditLocal(uint16_t channel, ot::TextOp op, size_t end);
   PeerPresence Resolve(Doc& d, uint64_t session);
   std::optional<server::WireAnchor> AnchorFor(Doc& d, size_t pos);
   void StartHeartbeat();
