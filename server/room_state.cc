@@ -320,6 +320,13 @@ void RoomState::Drain() {
   while (!pipeline_.empty() && pipeline_.front().seq <= durable_) {
     Pending p = std::move(pipeline_.front());
     pipeline_.pop_front();
+    if (Accepted* a = std::get_if<Accepted>(&p.item); a != nullptr && a->changed) {
+      // Gathered: everything durable now goes to each member as one run.
+      run_.Add(RelayRun::Entry{p.seq, a->author.get(), a->channel, a->ref, a->agent_next,
+                               std::move(a->change_body), std::move(a->op_body)});
+      continue;
+    }
+    FlushRun();  // What came before goes first.
     if (Accepted* a = std::get_if<Accepted>(&p.item)) {
       Deliver(*a, p.seq);
     } else if (PresenceFlush* flush = std::get_if<PresenceFlush>(&p.item)) {
@@ -336,6 +343,15 @@ void RoomState::Drain() {
       }
     }
   }
+  FlushRun();
+}
+
+void RoomState::FlushRun() {
+  if (run_.empty()) return;
+  for (Member& m : members_) {
+    if (m.live && run_.SendTo(*m.info.peer, m.info.channel, m.info.mode)) m.op_in_flight = false;
+  }
+  run_.Clear();
 }
 
 void RoomState::Deliver(Accepted& a, uint64_t seq) {
@@ -357,6 +373,12 @@ void RoomState::Deliver(Accepted& a, uint64_t seq) {
 void RoomState::OnAppended(uint64_t seq, const Status& status) {
   if (broken_) return;
   if (!status.ok() || seq != durable_ + 1) return Break();
+  OnAppendedThrough(seq, status);
+}
+
+void RoomState::OnAppendedThrough(uint64_t seq, const Status& status) {
+  if (broken_) return;
+  if (!status.ok() || seq <= durable_ || seq > head_) return Break();
   durable_ = seq;
   Drain();
 }

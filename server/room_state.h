@@ -31,6 +31,7 @@
 #include "presence/presence.h"
 #include "server/frame.h"
 #include "server/protocol.h"
+#include "server/relay_run.h"
 #include "storage/store.h"
 
 namespace quire::server {
@@ -117,6 +118,9 @@ class RoomState {
   size_t present() const { return presence_.size(); }
 
   void OnAppended(uint64_t seq, const Status& status);
+  // OnAppended for every seq up to `seq` at once (one store write that
+  // held several): what they release goes out as one run.
+  void OnAppendedThrough(uint64_t seq, const Status& status);
   void OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>> patches);
 
   size_t MemoryUsage() const;
@@ -185,6 +189,7 @@ class RoomState {
   void Enqueue(Pending pending);
   void Drain();
   void Deliver(Accepted& a, uint64_t seq);
+  void FlushRun();  // Sends run_ to every live member.
   void Break();
   void RememberPatch(Patch patch);
 
@@ -203,6 +208,7 @@ class RoomState {
   std::deque<Patch> window_;
   size_t window_bytes_ = 0;
   std::vector<Waiting> waiting_;  // Ops behind the window, until OnHistory.
+  RelayRun run_;  // Durable changes Drain() is gathering for one delivery.
   bool history_requested_ = false;
   presence::RoomPresence presence_;
 };

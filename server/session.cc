@@ -374,13 +374,16 @@ void Session::Flush() {
     writing_.swap(queue_);
   }
   buffers_.clear();
-  if (writing_.size() > 1) {
-    batch_head_ = BatchHead(writing_.size());
+  size_t messages = 0;
+  for (const Frame& f : writing_) messages += f.messages;
+  if (messages > 1) {
+    batch_head_ = BatchHead(messages);
     buffers_.push_back(asio::buffer(batch_head_));
   }
   for (const Frame& f : writing_) {
-    buffers_.push_back(asio::buffer(f.head.data(), f.head_len));
-    if (f.body && !f.body->empty()) buffers_.push_back(asio::buffer(*f.body));
+    if (f.head_len > 0) buffers_.push_back(asio::buffer(f.head.data(), f.head_len));
+    const std::string_view body = f.Body();
+    if (!body.empty()) buffers_.push_back(asio::buffer(body.data(), body.size()));
   }
   ws_.async_write(buffers_, [self = shared_from_this()](const boost::system::error_code& ec,
                                                        size_t bytes) { self->OnWrite(ec, bytes); });
