@@ -3,6 +3,7 @@
 // ServerOptions; SIGTERM or SIGINT shut it down gracefully (exit 0).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <fstream>
@@ -19,6 +20,7 @@ using quire::server::ServerOptions;
 
 struct Durations {
   int ping_ms, evict_ms, handshake_ms, presence_ms, presence_ttl_ms;
+  double batch_max_ms;
 };
 
 void AddFlags(CLI::App& app, ServerOptions& o, std::string& durability, Durations& d,
@@ -63,6 +65,16 @@ void AddFlags(CLI::App& app, ServerOptions& o, std::string& durability, Duration
       ->envname("QUIRE_PING_MS")
       ->check(CLI::Range(10, 3600000))
       ->capture_default_str();
+  app.add_option("--room-write-rate", o.room_write_rate,
+                 "Socket writes per second a room may cause: it writes and delivers what it "
+                 "accepted at most every (members / this) seconds (0: each change at once)")
+      ->envname("QUIRE_ROOM_WRITE_RATE")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--batch-max-ms", d.batch_max_ms, "The longest a room waits to write and deliver")
+      ->envname("QUIRE_BATCH_MAX_MS")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
   app.add_option("--evict-after-ms", d.evict_ms, "Drop a document from memory when idle this long")
       ->envname("QUIRE_EVICT_AFTER_MS")
       ->check(CLI::Range(0, 86400000))
@@ -96,7 +108,8 @@ int main(int argc, char** argv) {
               static_cast<int>(options.evict_after.count()),
               static_cast<int>(options.handshake_timeout.count()),
               static_cast<int>(options.presence_interval.count()),
-              static_cast<int>(options.presence_ttl.count())};
+              static_cast<int>(options.presence_ttl.count()),
+              static_cast<double>(options.batch_max.count()) / 1000.0};
   std::string port_file;
   CLI::App app{"quire-server: the Quire collaborative editing server"};
   AddFlags(app, options, durability, d, port_file);
@@ -108,6 +121,15 @@ int main(int argc, char** argv) {
   options.handshake_timeout = std::chrono::milliseconds(d.handshake_ms);
   options.presence_interval = std::chrono::milliseconds(d.presence_ms);
   options.presence_ttl = std::chrono::milliseconds(d.presence_ttl_ms);
+  options.batch_max = std::chrono::microseconds(static_cast<int64_t>(d.batch_max_ms * 1000));
+
+  // One descriptor per connection: take the most the hard limit allows
+  // (a default soft limit of 1024 would cap the server far below what it
+  // carries).
+  if (rlimit r{}; getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
 
   // Signals are taken by sigwait below, on this thread only: block them
   // before any thread starts so the io threads inherit the mask.
