@@ -1,5 +1,7 @@
 #include "server/session.h"
 
+#include <cstring>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -18,9 +20,6 @@ namespace websocket = beast::websocket;
 
 namespace {
 
-// A read buffer grown by a large message is given back past this size, so
-// an idle connection holds little memory.
-constexpr size_t kKeepReadBuffer = 16 << 10;
 // Protocol errors (codes 100-299) a session may earn per minute.
 constexpr size_t kMaxViolations = 20;
 constexpr auto kViolationWindow = std::chrono::minutes(1);
@@ -37,7 +36,7 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 Session::Session(ServerContext& ctx, beast::tcp_stream stream)
     : ctx_(ctx),
       id_(ctx.next_session_id.fetch_add(1)),
-      ws_(std::move(stream)),
+      ws_(stream.release_socket()),
       ping_timer_(ws_.get_executor()) {}
 
 Session::~Session() = default;
@@ -53,7 +52,6 @@ void Session::Start(Request request) {
 
 asio::awaitable<void> Session::Run(Request request) {
   std::shared_ptr<Session> self = shared_from_this();  // Alive until the loop ends.
-  beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout{ctx_.options.handshake_timeout,
                                                  websocket::stream_base::none(), false});
   ws_.set_option(websocket::stream_base::decorator(
@@ -67,6 +65,7 @@ asio::awaitable<void> Session::Run(Request request) {
 
   beast::error_code ec;
   co_await ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  request = Request();  // Its headers are not needed again.
   if (ec) {
     Ended();
     co_return;
@@ -74,19 +73,32 @@ asio::awaitable<void> Session::Run(Request request) {
   ctx_.sessions.Add(id_, weak_from_this());
   StartPings();
   for (;;) {
-    co_await ws_.async_read(buffer_, asio::redirect_error(asio::use_awaitable, ec));
+    // A message that fits small_ is handled from it; one that does not is
+    // gathered in large_ (Beast's message size limit bounds it).
+    const size_t n = co_await ws_.async_read_some(asio::buffer(small_),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
+    std::string_view message(small_.data(), n);
+    if (!ws_.is_message_done() || large_.size() > 0) {
+      auto out = large_.prepare(n);
+      std::memcpy(out.data(), small_.data(), n);
+      large_.commit(n);
+      while (!ws_.is_message_done()) {
+        co_await ws_.async_read_some(large_, 0, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      if (ec) break;
+      message = std::string_view(static_cast<const char*>(large_.cdata().data()), large_.size());
+    }
     missed_pongs_ = 0;
     if (!ws_.got_binary()) {
       SendError(ProtocolError{ErrorCode::kTextFrame, "text messages are not part of the protocol",
                               std::nullopt, std::nullopt},
                 std::nullopt);
     } else {
-      const auto data = buffer_.cdata();
-      Handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      Handle(message);
     }
-    buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > kKeepReadBuffer) buffer_.shrink_to_fit();
+    if (large_.capacity() > 0) large_ = beast::flat_buffer();
   }
   Ended();
 }
@@ -420,7 +432,7 @@ void Session::CloseNow(CloseCode code) {
   if (code == CloseCode::kPingTimeout) {
     // Nobody is there to read a close frame.
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    ws_.next_layer().close(ignored);
     return;
   }
   ws_.async_close(websocket::close_reason(static_cast<uint16_t>(code)),

@@ -17,6 +17,7 @@
 #ifndef QUIRE_SERVER_SESSION_H_
 #define QUIRE_SERVER_SESSION_H_
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -90,9 +92,17 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
 
   ServerContext& ctx_;
   const uint64_t id_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer buffer_;
+  // On the bare socket: the WebSocket layer has its own timeouts, and
+  // tcp_stream's would cost every idle connection its timers.
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
   boost::asio::steady_timer ping_timer_;
+  // Reading (docs/server.md, "Memory"): a message that fits `small_` (nearly
+  // all do) is read into it; a larger one grows `large_`, which is given
+  // back once the message is handled. So an idle connection holds no read
+  // buffer.
+  static constexpr size_t kSmallRead = 128;
+  std::array<char, kSmallRead> small_;
+  boost::beast::flat_buffer large_;
 
   // Strand only.
   bool hello_done_ = false;
