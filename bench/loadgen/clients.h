@@ -43,30 +43,15 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "bench/loadgen/conn.h"
-#include "bench/loadgen/histogram.h"
 #include "bench/loadgen/parse.h"
+#include "bench/loadgen/stats.h"
+#include "bench/loadgen/workers.h"
 #include "crdt/text_doc.h"
 #include "ot/text_op.h"
 
 namespace quire::loadgen {
 
 using server::Mode;
-
-// Counters of one loadgen thread.
-struct ThreadStats {
-  Histogram delivery;  // Author's send to a peer's receipt.
-  Histogram ack;       // Send to the author's ack.
-  uint64_t deliveries = 0;  // Relays received after `synced`.
-  uint64_t untimed = 0;     // ...whose send time was unknown (not counted in `delivery`).
-  uint64_t acks = 0;
-  uint64_t sent = 0;   // Changes and ops sent.
-  uint64_t typed = 0;  // Keystrokes.
-  uint64_t needs = 0;
-  uint64_t bad_frames = 0;
-  uint64_t order_errors = 0;  // A relay or ack whose seq did not follow the last one.
-  uint64_t closed = 0;        // Connections lost before the end.
-  std::map<uint16_t, uint64_t> errors;  // Error code -> count.
-};
 
 // Send times of one author's changes, by the agent seq of their first op.
 // Written by the author's thread, read by every receiver's.
@@ -122,7 +107,7 @@ struct RunContext {
   std::function<void(bool ok)> on_ready;
 };
 
-class LoadClient : public Conn::Handler, public FrameVisitor {
+class LoadClient : public Conn::Handler, public FrameVisitor, public Ticked {
  public:
   LoadClient(boost::asio::io_context& io, Mode mode, RoomShared* room, RunContext* run,
              ThreadStats* stats);
@@ -137,7 +122,7 @@ class LoadClient : public Conn::Handler, public FrameVisitor {
     conn_.Close();
   }
 
-  virtual void Tick(int64_t) {}  // A keystroke (typists).
+  void Tick(int64_t) override {}  // A keystroke (typists).
   virtual bool idle() const { return true; }  // Nothing typed that is not acknowledged.
   virtual const SendTimes* send_times() const { return nullptr; }
   // A keeper's or checker's replica (empty for others).

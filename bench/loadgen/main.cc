@@ -39,9 +39,10 @@ int main(int argc, char** argv) {
                  "S1 (1 room x 50 clients), S2 (100 rooms x 5), S3 (one room, growing to the knee), "
                  "S4 (idle connections), S5 (presence), S6 (cold opens), custom")
       ->required();
-  app.add_option("--clients", o.clients, "custom/S4: clients")->capture_default_str();
+  app.add_option("--clients", o.clients, "custom/S5: clients")->capture_default_str();
   app.add_option("--rooms", o.rooms, "custom/S4: rooms (documents)")->capture_default_str();
-  app.add_option("--rate", o.rate, "Keystrokes per second per typist")->capture_default_str();
+  app.add_option("--rate", o.rate, "Keystrokes (S5: cursor moves) per second per client")
+      ->capture_default_str();
   app.add_option("--seconds", o.seconds, "Typing time of a run (S3: of each step)")
       ->capture_default_str();
   app.add_option("--ot-fraction", o.ot_fraction, "Share of typists in OT mode")
@@ -77,6 +78,8 @@ int main(int argc, char** argv) {
   app.add_option("--attach-port", o.attach_port, "...listening on this port");
   app.add_option("--json", json_path, "Write the results here");
   CLI11_PARSE(app, argc, argv);
+  o.clients_given = app.count("--clients") > 0;
+  o.rate_given = app.count("--rate") > 0;
   if (attach_pid != 0 && o.attach_port == 0) {
     std::cerr << "--attach-pid needs --attach-port\n";
     return 2;

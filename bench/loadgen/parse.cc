@@ -11,6 +11,7 @@ constexpr uint64_t kBatch = static_cast<uint64_t>(server::MsgType::kBatch);
 constexpr uint64_t kAck = static_cast<uint64_t>(server::MsgType::kAck);
 constexpr uint64_t kRemoteChange = static_cast<uint64_t>(server::MsgType::kRemoteChange);
 constexpr uint64_t kRemoteOp = static_cast<uint64_t>(server::MsgType::kRemoteOp);
+constexpr uint64_t kPresence = static_cast<uint64_t>(server::MsgType::kPresence);
 
 // A msgpack scanner for the hot path: a few instructions per value, bounds
 // checked, no allocation. (base/wire.h's Reader validates more and costs
@@ -83,6 +84,25 @@ class Scan {
     *s = std::string_view(reinterpret_cast<const char*>(p_ + head), n);
     p_ += head + n;
     return true;
+  }
+
+  bool Nil() {
+    if (Peek() != 0xc0) return false;
+    ++p_;
+    return true;
+  }
+  bool MapHeader(uint32_t* n) {
+    if (p_ >= end_) return false;
+    const uint8_t b = *p_;
+    if ((b & 0xf0) == 0x80) {
+      *n = b & 0x0f;
+      ++p_;
+      return true;
+    }
+    uint64_t v;
+    if (b == 0xde && Fixed(1, 2, &v)) return *n = static_cast<uint32_t>(v), true;
+    if (b == 0xdf && Fixed(1, 4, &v)) return *n = static_cast<uint32_t>(v), true;
+    return false;
   }
 
   // Skips one value (containers with everything in them).
@@ -185,6 +205,44 @@ bool ReadRelay(std::string_view frame, Scan& s, uint32_t fields, bool is_op, Rel
   return true;
 }
 
+// The entries of a `presence` message whose channel is next in `s`.
+bool ReadPresence(Scan& s, FrameVisitor& v) {
+  uint16_t channel;
+  uint64_t seq;
+  uint32_t n;
+  if (!ReadChannel(s, &channel) || !s.Uint(&seq) || !s.ArrayHeader(&n)) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    PresenceEntry e;
+    uint32_t fields, keys;
+    if (!s.ArrayHeader(&fields) || fields < 3 || !s.Uint(&e.session) || !s.Uint(&e.clock)) {
+      return false;
+    }
+    if (s.Nil()) {
+      e.left = true;
+    } else {
+      if (!s.MapHeader(&keys)) return false;
+      for (uint32_t k = 0; k < keys; ++k) {
+        std::string_view key;
+        if (!s.Str(&key)) return false;
+        // A position is an unsigned integer; an anchor (CRDT) an array.
+        const uint8_t b = s.Peek();
+        if (key == "cursor" && (b <= 0x7f || (b >= 0xcc && b <= 0xcf))) {
+          uint64_t pos;
+          if (!s.Uint(&pos)) return false;
+          e.cursor = pos;
+        } else if (!s.Skip()) {
+          return false;
+        }
+      }
+    }
+    for (uint32_t f = 3; f < fields; ++f) {
+      if (!s.Skip()) return false;
+    }
+    v.OnPresenceEntry(channel, e);
+  }
+  return true;
+}
+
 // The message at `s` (one pass: relays and acks are read where they lie,
 // anything else is skipped and decoded on its own).
 bool ParseMessage(std::string_view frame, Scan& s, FrameVisitor& v) {
@@ -196,6 +254,14 @@ bool ParseMessage(std::string_view frame, Scan& s, FrameVisitor& v) {
     Relay relay;
     if (!ReadRelay(frame, s, n, type == kRemoteOp, &relay)) return false;
     v.OnRelay(relay);
+    return true;
+  }
+  if (type == kPresence && n >= 4 && v.WantsPresenceEntries()) {
+    if (!ReadPresence(s, v)) return false;
+    for (uint32_t i = 4; i < n; ++i) {
+      if (!s.Skip()) return false;
+    }
+    v.OnPresenceMessage(s.pos() - start);
     return true;
   }
   if (type == kAck && n == 5) {

@@ -8,6 +8,7 @@
 #define QUIRE_BENCH_LOADGEN_PARSE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,16 @@ struct Relay {
   std::string_view payload;  // The change's or the op's own encoding.
 };
 
+// One entry of a `presence` message [49, ch, seq, entries], read lean: who,
+// its clock, and its cursor when the state holds one as a position (what
+// OT clients are sent).
+struct PresenceEntry {
+  uint64_t session = 0;
+  uint64_t clock = 0;
+  bool left = false;                // The state was nil.
+  std::optional<uint64_t> cursor;   // Set when the state has a positional cursor.
+};
+
 class FrameVisitor {
  public:
   virtual ~FrameVisitor() = default;
@@ -33,6 +44,12 @@ class FrameVisitor {
   virtual void OnAck(const server::AckMsg& ack) = 0;
   virtual void OnMessage(server::ServerMessage& message) = 0;  // Anything else.
   virtual void OnBadFrame(const std::string& why) = 0;
+  // A visitor that answers true gets each `presence` entry through
+  // OnPresenceEntry instead of the decoded message.
+  virtual bool WantsPresenceEntries() const { return false; }
+  virtual void OnPresenceEntry(uint16_t /*channel*/, const PresenceEntry& /*entry*/) {}
+  // ...and, after its entries, the encoded size of the whole message.
+  virtual void OnPresenceMessage(size_t /*bytes*/) {}
 };
 
 // Calls the visitor for each message of `frame` (a batch holds several), in

@@ -70,6 +70,13 @@ nlohmann::json ToJson(const RunResult& r) {
         {"cpu_s", server_cpu},
         {"cpu_share", r.measured_s > 0 ? server_cpu / r.measured_s : 0},
         {"cpu_us_per_delivery", CpuPerDeliveryUs(r)}}},
+      {"presence",
+       {{"messages", t.presence_messages},
+        {"messages_per_s", r.measured_s > 0 ? t.presence_messages / r.measured_s : 0},
+        {"bytes", t.presence_bytes},
+        {"bytes_per_s", r.measured_s > 0 ? t.presence_bytes / r.measured_s : 0},
+        {"ws_messages", t.ws_messages},
+        {"ws_bytes", t.ws_bytes}}},
       {"loadgen", {{"cpu_s", self_cpu}, {"cpu_share", r.measured_s > 0 ? self_cpu / r.measured_s : 0}}},
   };
 }
@@ -94,6 +101,21 @@ void PrintRunTable(const std::vector<RunResult>& runs) {
         CpuPerDeliveryUs(r), r.server_end.rss_bytes / 1048576.0,
         100 * (r.self_end.cpu_s() - r.self_start.cpu_s()) / m,
         static_cast<unsigned long long>(errs), r.ok ? "yes" : ("NO: " + r.failure).c_str());
+  }
+}
+
+void PrintPresenceTable(const std::vector<RunResult>& runs) {
+  std::printf("%-16s %12s %12s %12s %12s %10s %7s %7s %7s %7s\n", "run", "moves/s",
+              "presence/s", "presKB/s", "wsMsgs/s", "wsKB/s", "srvCPU", "p50ms", "p99ms",
+              "maxms");
+  for (const RunResult& r : runs) {
+    const ThreadStats& t = r.totals;
+    const double m = r.measured_s > 0 ? r.measured_s : 1;
+    std::printf("%-16s %12.0f %12.0f %12.1f %12.0f %10.1f %6.0f%% %7.2f %7.2f %7.1f\n",
+                r.spec.label.c_str(), t.sent / m, t.presence_messages / m,
+                t.presence_bytes / m / 1024, t.ws_messages / m, t.ws_bytes / m / 1024,
+                100 * (r.server_end.cpu_s() - r.server_start.cpu_s()) / m,
+                Ms(t.delivery.Quantile(0.5)), Ms(t.delivery.Quantile(0.99)), Ms(t.delivery.max()));
   }
 }
 

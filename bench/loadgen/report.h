@@ -17,6 +17,9 @@ namespace quire::loadgen {
 nlohmann::json ToJson(const RunResult& r);
 // The table's header and one row per run.
 void PrintRunTable(const std::vector<RunResult>& runs);
+// S5's: presence frames and bytes the server sent per second, its CPU,
+// and the delay from a cursor move to a peer's receipt.
+void PrintPresenceTable(const std::vector<RunResult>& runs);
 
 // Server CPU time per delivered update, in microseconds (0 when unknown).
 double CpuPerDeliveryUs(const RunResult& r);

@@ -16,127 +16,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-// One loadgen thread: its io_context, its counters and its typists' clock.
-struct Worker {
-  Worker() : guard(asio::make_work_guard(io)), timer(io) {
-    thread = std::thread([this] { io.run(); });
-  }
-  ~Worker() { Stop(); }
-  void Stop() {
-    guard.reset();
-    io.stop();
-    if (thread.joinable()) thread.join();
-  }
-
-  // Ticks each typist at its due times until `stop_us`.
-  void StartTyping(std::vector<std::pair<int64_t, LoadClient*>> due, int64_t period_us,
-                   int64_t stop_us) {
-    asio::post(io, [this, due = std::move(due), period_us, stop_us]() mutable {
-      heap_ = std::move(due);
-      period_ = period_us;
-      stop_ = stop_us;
-      std::make_heap(heap_.begin(), heap_.end(), Later);
-      Arm();
-    });
-  }
-
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard;
-  asio::steady_timer timer;
-  std::thread thread;
-  ThreadStats stats;
-
- private:
-  static bool Later(const std::pair<int64_t, LoadClient*>& a,
-                    const std::pair<int64_t, LoadClient*>& b) {
-    return a.first > b.first;
-  }
-  void Arm() {
-    if (heap_.empty()) return;
-    timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::microseconds(heap_.front().first)));
-    timer.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) Fire();
-    });
-  }
-  void Fire() {
-    const int64_t now = NowUs();
-    while (!heap_.empty() && heap_.front().first <= now) {
-      std::pop_heap(heap_.begin(), heap_.end(), Later);
-      auto [at, client] = heap_.back();
-      heap_.pop_back();
-      client->Tick(now);
-      if (at + period_ < stop_) {
-        heap_.emplace_back(at + period_, client);
-        std::push_heap(heap_.begin(), heap_.end(), Later);
-      }
-    }
-    Arm();
-  }
-
-  std::vector<std::pair<int64_t, LoadClient*>> heap_;
-  int64_t period_ = 0, stop_ = 0;
-};
-
-void Merge(const ThreadStats& from, ThreadStats* to) {
-  to->delivery.Merge(from.delivery);
-  to->ack.Merge(from.ack);
-  to->deliveries += from.deliveries;
-  to->untimed += from.untimed;
-  to->acks += from.acks;
-  to->sent += from.sent;
-  to->typed += from.typed;
-  to->needs += from.needs;
-  to->bad_frames += from.bad_frames;
-  to->order_errors += from.order_errors;
-  to->closed += from.closed;
-  for (const auto& [code, n] : from.errors) to->errors[code] += n;
-}
-
-// Counts clients that reached `synced` (or failed to).
-class ReadyCount {
- public:
-  void Report(bool ok) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++(ok ? ok_ : failed_);
-    cv_.notify_all();
-  }
-  // Waits until `n` reported or the deadline; returns how many failed
-  // (the rest of n counting as failed when it timed out).
-  int Wait(int n, std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_until(lock, deadline, [&] { return ok_ + failed_ >= n; });
-    const int missing = std::max(0, n - ok_ - failed_);
-    const int failed = failed_ + missing;
-    ok_ = failed_ = 0;
-    return failed;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int ok_ = 0, failed_ = 0;
-};
-
 bool IsOt(int i, double fraction) {
   // Spreads OT typists evenly: i is OT when floor((i+1)f) > floor(i f).
   return static_cast<int64_t>((i + 1) * fraction) > static_cast<int64_t>(i * fraction);
-}
-
-// Starts `clients` (already placed on their workers) in waves of `wave`,
-// waiting for each wave, so that thousands of connects do not pile up.
-int StartAll(const std::vector<LoadClient*>& clients, const std::vector<Worker*>& on,
-             ReadyCount& ready, size_t wave) {
-  int failed = 0;
-  for (size_t i = 0; i < clients.size(); i += wave) {
-    const size_t end = std::min(clients.size(), i + wave);
-    for (size_t j = i; j < end; ++j) {
-      LoadClient* c = clients[j];
-      asio::post(on[j]->io, [c] { c->Start(); });
-    }
-    failed += ready.Wait(static_cast<int>(end - i),
-                         std::chrono::steady_clock::now() + std::chrono::seconds(30));
-  }
-  return failed;
 }
 
 // Every typist of a room received the same sequence as its mode's keeper
@@ -175,11 +57,6 @@ std::string CheckConvergence(const std::vector<std::unique_ptr<LoadClient>>& che
   }
   if (differ == 0) return "";
   return "not converged: " + std::to_string(differ) + " clients differ; first: " + first;
-}
-
-void SleepUntilUs(int64_t us) {
-  const int64_t now = NowUs();
-  if (us > now) std::this_thread::sleep_for(std::chrono::microseconds(us - now));
 }
 
 // Waits until every typist is acknowledged and every one is at its room's
@@ -261,7 +138,7 @@ RunResult Runner::Run(const RunSpec& spec) {
     const auto period_us = static_cast<int64_t>(1e6 / spec.rate);
     const int64_t start_us = NowUs() + 200'000;
     const int64_t stop_us = start_us + static_cast<int64_t>(spec.seconds * 1e6);
-    std::map<Worker*, std::vector<std::pair<int64_t, LoadClient*>>> due;
+    std::map<Worker*, std::vector<std::pair<int64_t, Ticked*>>> due;
     for (size_t i = 0; i < typists.size(); ++i) {
       const int64_t phase = spec.burst ? 0
                                        : period_us * static_cast<int64_t>(i) /
@@ -271,7 +148,7 @@ RunResult Runner::Run(const RunSpec& spec) {
     SleepUntilUs(start_us);
     result.server_sampled = SampleProcess(server_pid_, &result.server_start);
     result.self_start = SampleSelf();
-    for (auto& [w, d] : due) w->StartTyping(std::move(d), period_us, stop_us);
+    for (auto& [w, d] : due) w->StartTicking(std::move(d), period_us, stop_us);
     SleepUntilUs(stop_us);
     result.typing_s = spec.seconds;
     const bool settled =

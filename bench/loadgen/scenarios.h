@@ -4,7 +4,7 @@
 //   S2  100 rooms x 5 typists, same rate
 //   S3  one room at 10, 50, 100, ... typists, until p99 delivery > 250 ms
 //   S4  idle connections, each with one document open: server RSS per connection
-//   S5  presence (not implemented: see RunScenario)
+//   S5  200 clients moving their cursors 20 times a second in one room
 //   S6  cold opens of stored documents: open latency, memory per loaded document
 //   custom  --clients/--rooms/--rate/--seconds as given
 //
@@ -28,6 +28,7 @@ struct Options {
   int clients = 50;
   int rooms = 1;
   double rate = 5;
+  bool clients_given = false, rate_given = false;  // S5 has its own defaults.
   double seconds = 30;
   double ot_fraction = 0.5;
   bool burst = false;
@@ -62,6 +63,8 @@ struct ServerRef {
   uint16_t port = 0;
 };
 nlohmann::json RunIdleConnections(const Options& o, const ServerRef& server, bool* ok);
+struct RunResult;
+RunResult RunPresence(const Options& o, const ServerRef& server);
 // S6 restarts the server it started (same data and flags) to open cold.
 nlohmann::json RunColdOpens(const Options& o, ServerProcess* server, const std::string& data,
                             ServerRef* ref, bool* ok);

@@ -2,6 +2,7 @@
 // protocol's decoder sees, and its op walk (how an OT typist follows remote
 // ops without building them) must agree with ot::Transform, since the
 // convergence check trusts both.
+#include <functional>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -115,6 +116,71 @@ TEST(LoadgenParseTest, ReadsABatchAsTheProtocolDecoderDoes) {
   // Every truncation is refused, never read past.
   for (size_t n = 0; n < frame.size(); ++n) {
     Collect t;
+    ParseServerFrame(std::string_view(frame).substr(0, n), t);
+    EXPECT_FALSE(t.bad.empty()) << n;
+  }
+}
+
+// S5 reads presence lean: who moved, to which position (what an OT member
+// is sent), who left, and how many bytes each presence message took.
+class CollectPresence : public Collect {
+ public:
+  bool WantsPresenceEntries() const override { return true; }
+  void OnPresenceEntry(uint16_t channel, const PresenceEntry& e) override {
+    channels.push_back(channel);
+    entries.push_back(e);
+  }
+  void OnPresenceMessage(size_t bytes) override { sizes.push_back(bytes); }
+  std::vector<uint16_t> channels;
+  std::vector<PresenceEntry> entries;
+  std::vector<size_t> sizes;
+};
+
+TEST(LoadgenParseTest, ReadsPresenceEntriesAndTheirSize) {
+  presence::Entry moved;
+  moved.session = 12;
+  moved.clock = 3;
+  moved.keys = presence::kUser | presence::kCursor;
+  moved.state.user_id = "u12";
+  moved.state.name = "Ada";
+  moved.state.color = "#123456";
+  moved.state.cursor = presence::Anchor{crdt::Id{crdt::AgentId{5}, 41}, false};
+  presence::Entry left;
+  left.session = 13;
+  left.clock = 9;
+  left.left = true;
+  const std::function<uint64_t(const presence::Anchor&)> position =
+      [](const presence::Anchor& a) { return a.id.seq + 1; };
+  const auto body = server::PresenceBody(20, {moved, left}, &position);
+  const server::Frame presence_frame = server::RelayFrame(server::MsgType::kPresence, 4, body);
+  std::string frame = server::BatchHead(2);
+  frame += server::AckFrame(3, 5, 11, 6).Bytes();
+  frame += presence_frame.Bytes();
+
+  CollectPresence c;
+  ParseServerFrame(frame, c);
+  EXPECT_TRUE(c.bad.empty()) << c.bad.front();
+  ASSERT_EQ(c.acks.size(), 1u);
+  ASSERT_EQ(c.entries.size(), 2u);
+  EXPECT_EQ(c.channels, (std::vector<uint16_t>{4, 4}));
+  EXPECT_EQ(c.entries[0].session, 12u);
+  EXPECT_EQ(c.entries[0].clock, 3u);
+  EXPECT_FALSE(c.entries[0].left);
+  EXPECT_EQ(c.entries[0].cursor, std::optional<uint64_t>(42));
+  EXPECT_EQ(c.entries[1].session, 13u);
+  EXPECT_TRUE(c.entries[1].left);
+  EXPECT_EQ(c.sizes, (std::vector<size_t>{presence_frame.size()}));
+
+  // The protocol's decoder reads the same message.
+  Collect whole;
+  ParseServerFrame(presence_frame.Bytes(), whole);
+  ASSERT_EQ(whole.others.size(), 1u);
+  const auto& msg = std::get<server::PresenceMsg>(whole.others[0]);
+  ASSERT_EQ(msg.entries.size(), 2u);
+  EXPECT_EQ(msg.entries[0].session, 12u);
+
+  for (size_t n = 0; n < frame.size(); ++n) {
+    CollectPresence t;
     ParseServerFrame(std::string_view(frame).substr(0, n), t);
     EXPECT_FALSE(t.bad.empty()) << n;
   }
