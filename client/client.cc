@@ -35,6 +35,7 @@ Client::Impl::Impl(asio::io_context& io_context, ClientOptions opts)
       strand(asio::make_strand(io_context)),
       retry(strand),
       heartbeat(strand),
+      edit_retry(strand),
       rng(options.seed != 0 ? options.seed : std::random_device{}()) {}
 
 Doc* Client::Impl::ByChannel(uint16_t channel) {
@@ -251,11 +252,27 @@ void Client::Impl::Handle(server::ServerMessage& msg, std::vector<std::function<
       Overloaded{
           [&](WelcomeMsg& w) { OnWelcome(w); },
           [&](ErrorMsg& e) {
+            if (e.code == ErrorCode::kUnauthorized || e.code == ErrorCode::kTokenExpired) {
+              // Reconnecting with the same token would only be refused
+              // again: stop until the application starts again.
+              refused = e;
+              stopping = true;
+              return;
+            }
             Doc* d = e.channel ? ByChannel(*e.channel) : nullptr;
             if (d == nullptr) return;
             d->last_error = e;
             if (e.code == ErrorCode::kStaleEpoch) d->stale = true;
-            if (d->mode == Mode::kOt && d->inflight && e.ref == d->inflight_ref) {
+            if (e.code == ErrorCode::kRateLimited && e.ref) {
+              // Over the user's budget: the edit is fine, send it later.
+              if (d->mode == Mode::kOt && d->inflight && *e.ref == d->inflight_ref) {
+                d->inflight_sent = false;
+              } else if (d->mode == Mode::kCrdt) {
+                d->sent = d->acked;
+                d->unacked.clear();
+              }
+              RetryEditsLater();
+            } else if (d->mode == Mode::kOt && d->inflight && e.ref == d->inflight_ref) {
               // Refused: the op will never land. Drop it (the text keeps it
               // locally, so the application must reload).
               d->inflight.reset();
@@ -373,6 +390,20 @@ void Client::Impl::Handle(server::ServerMessage& msg, std::vector<std::function<
       msg);
 }
 
+void Client::Impl::RetryEditsLater() {
+  if (edit_retry_armed) return;
+  edit_retry_armed = true;
+  edit_retry.expires_after(std::chrono::seconds(1));
+  edit_retry.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->edit_retry_armed = false;
+    if (ec) return;
+    std::lock_guard<std::mutex> lock(self->mu);
+    for (auto& [channel, d] : self->docs) {
+      d.mode == Mode::kCrdt ? self->FlushCrdt(d) : self->SendInflight(d);
+    }
+  });
+}
+
 void Client::Impl::OnOtAck(Doc& d, uint64_t seq, uint64_t agent_next) {
   d.inflight.reset();
   d.inflight_agent_seq.reset();
@@ -451,6 +482,7 @@ void Client::Start() {
     if (impl_->running) return;
     impl_->running = true;
     impl_->stopping = false;
+    impl_->refused.reset();
   }
   asio::co_spawn(impl_->strand, [impl = impl_] { return impl->Run(); }, asio::detached);
 }
@@ -576,6 +608,11 @@ DocStatus Client::StatusOf(uint16_t channel) const {
 ConnectionState Client::state() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->state;
+}
+
+std::optional<server::ErrorMsg> Client::refusal() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->refused;
 }
 
 uint64_t Client::agent() const {

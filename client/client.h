@@ -54,6 +54,8 @@ struct ClientOptions {
   size_t max_frame = size_t{256} << 20;  // Largest message accepted from the server.
 };
 
+// kStopped: Stop() was called, or the server refused the token (error 300
+// or 301; refusal() says which): reconnecting would not help.
 enum class ConnectionState { kConnecting, kConnected, kOffline, kStopped };
 
 // What a document knows, as of the call.
@@ -135,6 +137,8 @@ class Client {
   DocStatus StatusOf(uint16_t channel) const;
   ConnectionState state() const;
   uint64_t agent() const;
+  // Why the server refused this client's token, if it did.
+  std::optional<server::ErrorMsg> refusal() const;
   // Waits until `pred(status)` holds or `timeout` passes (tests, tools).
   bool WaitFor(uint16_t channel, const std::function<bool(const DocStatus&)>& pred,
                std::chrono::milliseconds timeout) const;

@@ -90,6 +90,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   // Sends what a local edit queued (posts to the strand).
   void PostFlush(uint16_t channel);
   void OnOtAck(Doc& d, uint64_t seq, uint64_t agent_next);
+  void RetryEditsLater();
   // Presence (client_presence.cc).
   void SendPresence(Doc& d);
   void OnPresence(Doc& d, server::PresenceMsg& m, std::vector<std::function<void()>>* calls);
@@ -113,6 +114,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   boost::asio::strand<boost::asio::io_context::executor_type> strand;
   boost::asio::steady_timer retry;
   boost::asio::steady_timer heartbeat;
+  boost::asio::steady_timer edit_retry;  // Edits refused for the rate budget.
+  bool edit_retry_armed = false;
   std::unique_ptr<Socket> ws;  // Strand only.
   boost::beast::flat_buffer read_buffer;
   std::deque<std::string> out;  // Strand only.
@@ -130,6 +133,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   uint64_t next_ref = 1;
   ConnectionState state = ConnectionState::kOffline;
   bool stopping = false;
+  std::optional<server::ErrorMsg> refused;  // The server refused our token (300, 301).
   uint64_t agent = 0;
   std::string ticket;
   uint64_t session = 0;

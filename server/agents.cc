@@ -93,4 +93,23 @@ void Agents::Release(uint64_t agent, uint64_t owner) {
   if (it != live_.end() && it->second == owner) live_.erase(it);
 }
 
+uint64_t Agents::ClaimHttpAgent(const std::string& user) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    HttpAgent& a = http_[user];
+    if (a.agent == 0) a.agent = NewAgent();
+    if (!a.busy) {
+      a.busy = true;
+      return a.agent;
+    }
+  }
+  return NewAgent();
+}
+
+void Agents::ReleaseHttpAgent(const std::string& user, uint64_t agent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = http_.find(user);
+  if (it != http_.end() && it->second.agent == agent) it->second.busy = false;
+}
+
 }  // namespace quire::server

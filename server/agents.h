@@ -39,10 +39,23 @@ class Agents {
   // Forgets `agent` if `owner` still has it.
   void Release(uint64_t agent, uint64_t owner);
 
+  // The agent of one HTTP edit by `user` (POST /api/docs/{id}/ops): the
+  // user's HTTP agent while no other HTTP edit of theirs uses it, so a
+  // script's edits do not add an agent to every version vector each, or a
+  // fresh one meanwhile. The same agent for the server's life; never
+  // handed to a session. Give it back with ReleaseHttpAgent.
+  uint64_t ClaimHttpAgent(const std::string& user);
+  void ReleaseHttpAgent(const std::string& user, uint64_t agent);
+
  private:
   std::string key_;
   std::mutex mu_;
   std::unordered_map<uint64_t, uint64_t> live_;  // agent -> session id
+  struct HttpAgent {
+    uint64_t agent = 0;
+    bool busy = false;
+  };
+  std::unordered_map<std::string, HttpAgent> http_;  // user -> their HTTP agent
 };
 
 }  // namespace quire::server

@@ -22,8 +22,13 @@
 
 namespace quire::server {
 
+class AddressSlots;
+class Authenticator;
+class Metrics;
 class Rooms;
 class Session;
+class StatsSampler;
+class UserBudgets;
 
 // Live sessions by id: for closing a session whose agent another one
 // resumed, and for shutdown. Touched at connect and disconnect only.
@@ -47,6 +52,11 @@ struct ServerContext {
   storage::Store* store = nullptr;
   Rooms* rooms = nullptr;
   Agents* agents = nullptr;
+  Authenticator* auth = nullptr;      // Tokens, or dev mode.
+  Metrics* metrics = nullptr;
+  UserBudgets* budgets = nullptr;     // Rate limits per user.
+  AddressSlots* addresses = nullptr;  // Connections per client address.
+  StatsSampler* stats = nullptr;      // For GET /api/stats/events.
   Sessions sessions;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> next_session_id{1};

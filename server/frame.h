@@ -39,6 +39,10 @@ struct Frame {
   std::shared_ptr<const std::string> body;  // May be null (no further fields).
   uint32_t body_offset = 0;
   uint32_t body_size = kWholeBody;  // kWholeBody: to the body's end.
+  // Part of a catch-up (what a member lacked when it opened the document):
+  // however large, it is what the client asked for, so it does not count
+  // against a session's slow-reader cap; what follows it does.
+  bool catch_up = false;
 
   std::string_view Head() const { return {head.data(), head_len}; }
   std::string_view Body() const {

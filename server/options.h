@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "server/limits.h"
 #include "storage/store.h"
 
 namespace quire::server {
@@ -21,6 +23,23 @@ struct Limits {
   size_t max_doc_bytes = size_t{64} << 20;    // Text bytes of a document, deleted text included.
   size_t max_open_docs = 64;                  // Channels open at once on one session.
   size_t max_queue_bytes = size_t{8} << 20;   // Outbound bytes queued for one session.
+  // Server-side only (not in `welcome`): docs/operations.md, "Limits".
+  size_t max_conns_per_ip = 256;       // Open TCP connections per client address (0: none).
+  size_t max_clients_per_room = 500;   // Channels open on one document, streams included.
+  RateLimits rates;                    // Edits and bytes per second per user.
+  // A session that sent nothing but pings and pongs this long is closed
+  // with 4008 (0: never).
+  std::chrono::milliseconds idle_timeout{30 * 60 * 1000};
+};
+
+// Tokens (docs/operations.md, "Tokens"). No secret file: dev mode.
+struct AuthOptions {
+  std::string secret_file;
+  // The secret being rotated out: still accepted for previous_grace after
+  // the server (re)loads it.
+  std::string previous_secret_file;
+  std::chrono::seconds previous_grace{24 * 3600};
+  std::chrono::seconds leeway{0};  // Clock skew allowed on exp and nbf.
 };
 
 struct ServerOptions {
@@ -49,6 +68,14 @@ struct ServerOptions {
   // Directory of static files served over HTTP (the demo editor); empty:
   // none.
   std::string static_dir;
+  AuthOptions auth;
+  // Origins browsers may connect from (exact "scheme://host[:port]", or
+  // "*"); empty: any. Requests without an Origin header are not browsers'.
+  std::vector<std::string> allowed_origins;
+  // Server-Sent Events: a comment line this often keeps proxies from
+  // closing a quiet stream; stats streams send a sample this often.
+  std::chrono::milliseconds sse_heartbeat{15000};
+  std::chrono::milliseconds stats_interval{1000};
 };
 
 }  // namespace quire::server

@@ -300,6 +300,7 @@ Frame WelcomeFrame(const WelcomeMsg& m);
 Frame ErrorFrame(const ProtocolError& e, std::optional<uint64_t> epoch = std::nullopt);
 Frame PingFrame(uint64_t nonce);
 Frame PongFrame(uint64_t nonce);
+Frame RefreshedFrame(uint64_t exp);
 Frame OpenedFrame(uint16_t channel, uint64_t epoch, uint64_t seq);
 Frame SnapshotFrame(uint16_t channel, uint64_t seq, std::string_view bytes);
 Frame TextFrame(uint16_t channel, uint64_t seq, std::string_view text);

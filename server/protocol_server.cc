@@ -134,6 +134,12 @@ Frame PongFrame(uint64_t nonce) {
   return Make(2, MsgType::kPong, std::nullopt, Share(buf));
 }
 
+Frame RefreshedFrame(uint64_t exp) {
+  wire::Buffer buf;
+  wire::Packer(buf).pack_uint64(exp);
+  return Make(2, MsgType::kRefreshed, std::nullopt, Share(buf));
+}
+
 Frame OpenedFrame(uint16_t channel, uint64_t epoch, uint64_t seq) {
   wire::Buffer buf;
   wire::Packer pk(buf);

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "crdt/change_codec.h"
+#include "server/metrics.h"
 
 namespace quire::server {
 namespace asio = boost::asio;
@@ -233,7 +234,10 @@ void Room::AfterEvent() {
   idle_timer_.expires_after(ctx_.options.evict_after);
   idle_timer_.async_wait([self = shared_from_this(), seen](const boost::system::error_code& ec) {
     if (ec) return;  // Re-armed or cancelled.
-    if (self->state_ && self->state_->Idle()) self->ctx_.rooms->Drop(self, seen, /*force=*/false);
+    if (self->state_ && self->state_->Idle() &&
+        self->ctx_.rooms->Drop(self, seen, /*force=*/false) && self->ctx_.metrics != nullptr) {
+      self->ctx_.metrics->Eviction();
+    }
   });
 }
 
@@ -282,8 +286,13 @@ void Room::Commit() {
   batch[0].changes = std::move(to_commit_);
   to_commit_.clear();
   ctx_.store->AppendAsync(
-      std::move(batch), [self = shared_from_this(), first, last](Result<std::vector<uint64_t>> r) {
+      std::move(batch), [self = shared_from_this(), first, last,
+                         started = std::chrono::steady_clock::now()](Result<std::vector<uint64_t>> r) {
         // On the store's writer thread: hand the result to the strand.
+        if (self->ctx_.metrics != nullptr) {
+          self->ctx_.metrics->StorageWrite(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        }
         Status s = !r.ok()            ? r.status()
                    : (*r)[0] == first ? Status::Ok()
                                       : Status(StatusCode::kInternal,

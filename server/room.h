@@ -13,6 +13,7 @@
 #ifndef QUIRE_SERVER_ROOM_H_
 #define QUIRE_SERVER_ROOM_H_
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -37,6 +38,8 @@ class Room : public RoomHost, public std::enable_shared_from_this<Room> {
   Room(ServerContext& ctx, std::string name);
 
   const std::string& name() const { return name_; }
+  // Channels (sessions' and streams') holding the room: the clients in it.
+  size_t users() const { return static_cast<size_t>(std::max(0, users_.load())); }
 
   void Open(MemberInfo member, OpenMsg open);
   void Close(std::shared_ptr<Peer> peer, uint16_t channel);

@@ -74,7 +74,7 @@ void RoomState::Open(MemberInfo info, const OpenMsg& open) {
   members_.push_back(Member{info, /*live=*/false, /*op_in_flight=*/false,
                             limits_.broadcast_burst, host_->NowMs()});
   const Member& m = members_.back();
-  presence_.Join(info.session, info.user, info.name, host_->NowMs());
+  if (!info.observer) presence_.Join(info.session, info.user, info.name, host_->NowMs());
   if (open.mode == Mode::kCrdt) {
     std::vector<Frame> frames = CrdtCatchUp(m, open);
     frames.push_back(PresenceSnapshot(m));
@@ -338,7 +338,10 @@ void RoomState::Drain() {
     } else {
       CatchUp& c = std::get<CatchUp>(p.item);
       if (Member* m = Find(c.peer.get(), c.channel)) {
-        for (Frame& f : c.frames) m->info.peer->Send(std::move(f));
+        for (Frame& f : c.frames) {
+          f.catch_up = true;
+          m->info.peer->Send(std::move(f));
+        }
         m->live = true;
       }
     }

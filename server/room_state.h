@@ -66,6 +66,9 @@ struct MemberInfo {
   std::string user;  // Recorded as the author of its changes.
   uint64_t session = 0;  // Its id in presence (unique while the server runs).
   std::string name;      // Display name.
+  // The HTTP API and event streams (room_listener.h): they read and write
+  // like an OT channel but are nobody's cursor, so not in presence.
+  bool observer = false;
 };
 
 struct RoomLimits {

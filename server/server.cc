@@ -18,8 +18,12 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/agents.h"
+#include "server/auth.h"
 #include "server/context.h"
 #include "server/http.h"
+#include "server/limits.h"
+#include "server/log.h"
+#include "server/metrics.h"
 #include "server/room.h"
 #include "server/session.h"
 
@@ -30,6 +34,12 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kDrainDeadline = std::chrono::seconds(10);
+// The kernel's send buffer of each connection. Left to autotuning it grows
+// to tcp_wmem's maximum (4 MiB on Linux) for a client that stops reading,
+// on top of the session's own queue (--max-queue-bytes): capped, a slow
+// reader is found, and cut off, after a few hundred KiB instead. 256 KiB
+// (Linux doubles it) still fills a 100 ms round trip at 5 MB/s.
+constexpr int kSocketSendBuffer = 256 << 10;
 constexpr auto kCloseDeadline = std::chrono::seconds(5);
 
 asio::awaitable<void> AcceptLoop(ServerContext& ctx, tcp::acceptor& acceptor) {
@@ -46,10 +56,41 @@ asio::awaitable<void> AcceptLoop(ServerContext& ctx, tcp::acceptor& acceptor) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    socket.set_option(asio::socket_base::send_buffer_size(kSocketSendBuffer), ec);
     auto executor = socket.get_executor();
     asio::co_spawn(executor, ServeConnection(ctx, boost::beast::tcp_stream(std::move(socket))),
-                   asio::detached);
+                   [](std::exception_ptr e) {
+                     // Nothing on a connection throws by design; if something
+                     // does, the connection ends and the log says why.
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& x) {
+                       Log(LogLevel::kError, "connection_failed").Reason(x.what());
+                     }
+                   });
   }
+}
+
+// The verifier of the configured secret files; null without any (dev mode).
+Result<std::shared_ptr<const TokenVerifier>> LoadVerifier(const AuthOptions& o) {
+  if (o.secret_file.empty()) {
+    if (!o.previous_secret_file.empty()) {
+      return InvalidArgument("--jwt-previous-secret-file needs --jwt-secret-file");
+    }
+    return std::shared_ptr<const TokenVerifier>();
+  }
+  TokenVerifier::Secrets secrets;
+  QUIRE_ASSIGN_OR_RETURN(secrets.current, ReadSecretFile(o.secret_file));
+  if (!o.previous_secret_file.empty()) {
+    QUIRE_ASSIGN_OR_RETURN(secrets.previous, ReadSecretFile(o.previous_secret_file));
+    secrets.previous_until_s =
+        std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::system_clock::now().time_since_epoch() + o.previous_grace)
+            .count();
+  }
+  return std::shared_ptr<const TokenVerifier>(
+      std::make_shared<TokenVerifier>(std::move(secrets), o.leeway.count()));
 }
 
 }  // namespace
@@ -95,6 +136,12 @@ struct Server::Impl {
   }
 
   ServerContext ctx;
+  // Before `io`: handlers still queued when it is destroyed hold sessions,
+  // whose connection slots and meters use these.
+  std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<UserBudgets> budgets;
+  std::unique_ptr<AddressSlots> addresses;
   asio::io_context io;
   asio::thread_pool loaders;
   tcp::acceptor acceptor;
@@ -116,6 +163,17 @@ uint16_t Server::port() const { return impl_->port; }
 Status Server::Start() {
   Impl& s = *impl_;
   const ServerOptions& o = s.ctx.options;
+  QUIRE_ASSIGN_OR_RETURN(std::shared_ptr<const TokenVerifier> verifier, LoadVerifier(o.auth));
+  {
+    boost::system::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(o.address, ec);
+    if (ec) return InvalidArgument("--address " + o.address + ": " + ec.message());
+    if (!verifier && !address.is_loopback()) {
+      return InvalidArgument(
+          "dev mode (no --jwt-secret-file: anyone may read and write anything) listens on "
+          "loopback only, not " + o.address + "; configure a secret (docs/operations.md)");
+    }
+  }
   std::error_code fs_ec;
   std::filesystem::create_directories(o.data_dir, fs_ec);
   if (fs_ec) return Status(StatusCode::kIoError, "creating " + o.data_dir + ": " + fs_ec.message());
@@ -148,6 +206,14 @@ Status Server::Start() {
   s.ctx.loaders = &s.loaders;
   s.ctx.store = s.store.get();
   s.ctx.agents = s.agents.get();
+  s.auth = std::make_unique<Authenticator>(verifier);
+  s.metrics = std::make_unique<Metrics>();
+  s.budgets = std::make_unique<UserBudgets>(o.limits.rates);
+  s.addresses = std::make_unique<AddressSlots>(o.limits.max_conns_per_ip);
+  s.ctx.auth = s.auth.get();
+  s.ctx.metrics = s.metrics.get();
+  s.ctx.budgets = s.budgets.get();
+  s.ctx.addresses = s.addresses.get();
   s.rooms = std::make_unique<Rooms>(s.ctx);
   s.ctx.rooms = s.rooms.get();
 
@@ -156,6 +222,49 @@ Status Server::Start() {
                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
   s.running = true;
+  if (!verifier) {
+    Log(LogLevel::kWarn, "dev_mode")
+        .Reason("no --jwt-secret-file: every client is anonymous with every right; "
+                "listening on loopback only");
+  }
+  Log(LogLevel::kInfo, "listening")
+      .Str("address", o.address)
+      .Int("port", s.port)
+      .Str("data", o.data_dir)
+      .Str("auth", verifier ? "jwt" : "dev");
+  return Status::Ok();
+}
+
+Status Server::Backup(const std::string& dir) {
+  Impl& s = *impl_;
+  if (!s.running) return Internal("the server is not running");
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return InvalidArgument(dir + " exists already");
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status(StatusCode::kIoError, "creating " + dir + ": " + ec.message());
+  Status st = s.store->Checkpoint(dir + "/db");
+  if (st.ok()) {
+    std::filesystem::copy_file(s.ctx.options.data_dir + "/agent.key", dir + "/agent.key", ec);
+    if (ec) st = Status(StatusCode::kIoError, "copying the agent key: " + ec.message());
+  }
+  if (!st.ok()) {
+    Log(LogLevel::kError, "backup_failed").Str("dir", dir).Reason(st.message());
+    return st;
+  }
+  Log(LogLevel::kInfo, "backup_done").Str("dir", dir);
+  return Status::Ok();
+}
+
+Status Server::ReloadSecrets() {
+  Impl& s = *impl_;
+  if (!s.running || s.ctx.auth->dev_mode()) return InvalidArgument("no secrets to reload (dev mode)");
+  Result<std::shared_ptr<const TokenVerifier>> verifier = LoadVerifier(s.ctx.options.auth);
+  if (!verifier.ok()) {
+    Log(LogLevel::kError, "secrets_reload_failed").Reason(verifier.status().message());
+    return verifier.status();
+  }
+  s.ctx.auth->Replace(*verifier);
+  Log(LogLevel::kInfo, "secrets_reloaded");
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "base/status.h"
 #include "server/options.h"
@@ -22,8 +23,16 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Opens the store, binds, and starts the io threads.
+  // Opens the store, binds, and starts the io threads. Without a JWT
+  // secret (dev mode) refuses any address but loopback.
   Status Start();
+  // Reads the secret files again (SIGHUP): rotation without a restart.
+  // Keeps the old secrets when the files are bad.
+  Status ReloadSecrets();
+  // Writes a consistent copy of the data directory into `dir` (which must
+  // not exist) while the server runs: a RocksDB checkpoint in dir/db and
+  // the agent key. quire-server --data dir serves it.
+  Status Backup(const std::string& dir);
   // The bound port (useful when options.port was 0).
   uint16_t port() const;
   // Graceful: stop accepting, refuse new edits (501), let every accepted

@@ -10,6 +10,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include "server/log.h"
 #include "server/room.h"
 #include "storage/store.h"
 
@@ -24,6 +25,12 @@ namespace {
 constexpr size_t kMaxViolations = 20;
 constexpr auto kViolationWindow = std::chrono::minutes(1);
 
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 template <class... Fs>
 struct Overloaded : Fs... {
   using Fs::operator()...;
@@ -33,11 +40,14 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 
 }  // namespace
 
-Session::Session(ServerContext& ctx, beast::tcp_stream stream)
+Session::Session(ServerContext& ctx, beast::tcp_stream stream, Handshake handshake)
     : ctx_(ctx),
       id_(ctx.next_session_id.fetch_add(1)),
       ws_(stream.release_socket()),
-      ping_timer_(ws_.get_executor()) {}
+      ping_timer_(ws_.get_executor()),
+      guard_timer_(ws_.get_executor()),
+      guard_(ctx, id_, std::move(handshake), std::chrono::steady_clock::now()),
+      meter_(ctx.metrics) {}
 
 Session::~Session() = default;
 
@@ -72,6 +82,7 @@ asio::awaitable<void> Session::Run(Request request) {
   }
   ctx_.sessions.Add(id_, weak_from_this());
   StartPings();
+  ArmGuard();
   for (;;) {
     // A message that fits small_ is handled from it; one that does not is
     // gathered in large_ (Beast's message size limit bounds it).
@@ -111,8 +122,17 @@ void Session::Ended() {
     dead_ = true;
     queue_.clear();
     queued_bytes_ = 0;
+    catch_up_bytes_ = 0;
   }
   ping_timer_.cancel();
+  guard_timer_.cancel();
+  if (hello_done_) {
+    Log(LogLevel::kInfo, "session_closed")
+        .Session(id_)
+        .User(user_)
+        .Ip(guard_.address())
+        .Code(closed_with_ ? static_cast<int>(*closed_with_) : ws_.reason().code);
+  }
   std::shared_ptr<Session> self = shared_from_this();
   std::vector<Room*> left;
   for (Channel& c : channels_) {
@@ -132,8 +152,14 @@ void Session::Ended() {
 void Session::Handle(std::string_view bytes) {
   ClientMessage msg;
   if (std::optional<ProtocolError> err = DecodeClientMessage(bytes, &msg)) {
+    meter_.Received(255, bytes.size());  // Counted as "other".
     SendError(*err, std::nullopt);
     return;
+  }
+  meter_.Received(static_cast<uint8_t>(bytes[1]), bytes.size());  // A valid message's type.
+  message_bytes_ = bytes.size();
+  if (!std::holds_alternative<PingMsg>(msg) && !std::holds_alternative<PongMsg>(msg)) {
+    guard_.Activity(std::chrono::steady_clock::now());
   }
   if (!hello_done_ && !std::holds_alternative<HelloMsg>(msg)) {
     SendError(ProtocolError{ErrorCode::kHelloFirst, "the first message must be hello",
@@ -151,12 +177,7 @@ void Session::Handle(std::string_view bytes) {
                  [](PongMsg&) {},
                  [this](PresenceSetMsg& m) { OnPresence(m); },
                  [this](BroadcastMsg& m) { OnBroadcast(m); },
-                 [this](RefreshMsg&) {
-                   SendError(ProtocolError{ErrorCode::kUnknownType,
-                                           "refresh: this server does not use tokens",
-                                           std::nullopt, std::nullopt},
-                             std::nullopt);
-                 },
+                 [this](RefreshMsg& m) { OnRefresh(m); },
              },
              msg);
 }
@@ -176,10 +197,15 @@ void Session::OnHello(HelloMsg& hello) {
               std::nullopt);
     return CloseAfterFlush(CloseCode::kVersion);
   }
+  if (std::optional<Refusal> refusal = guard_.OnHello(hello, UnixMs() / 1000)) {
+    SendError(refusal->error, std::nullopt);
+    return CloseAfterFlush(refusal->close);
+  }
   hello_done_ = true;
-  // Without tokens every client is the anonymous user; the name is theirs.
-  user_ = "anonymous";
-  name_ = hello.name.empty() ? user_ : hello.name;
+  user_ = guard_.identity().sub;
+  name_ = guard_.identity().name;
+  Log(LogLevel::kInfo, "session_opened").Session(id_).User(user_).Ip(guard_.address());
+  ArmGuard();  // Now the token's expiry and the idle deadline.
   if (hello.agent && ctx_.agents->CheckTicket(hello.agent->agent, user_, hello.agent->ticket)) {
     agent_ = hello.agent->agent;
   } else {
@@ -228,7 +254,14 @@ void Session::OnOpen(OpenMsg& open) {
   if (Status s = storage::ValidateDocName(open.doc); !s.ok()) {
     return refuse(ErrorCode::kBadDocName, s.message());
   }
+  if (std::optional<ProtocolError> e = guard_.CheckOpen(open)) return SendError(*e, std::nullopt);
   std::shared_ptr<Room> room = ctx_.rooms->Acquire(open.doc);
+  if (room->users() > ctx_.options.limits.max_clients_per_room) {
+    ctx_.rooms->Release(room);
+    return refuse(ErrorCode::kRoomFull,
+                  "the document has " + std::to_string(ctx_.options.limits.max_clients_per_room) +
+                      " clients, as many as allowed");
+  }
   channels_.push_back(Channel{open.channel, room, open.mode});
   room->Open(MemberInfo{shared_from_this(), open.channel, open.mode, crdt::AgentId{agent_}, user_,
                         id_, name_},
@@ -257,6 +290,7 @@ void Session::OnChange(ChangeMsg& msg) {
                       msg.channel, msg.ref},
         std::nullopt);
   }
+  if (RefuseWrite(c->room->name(), msg.channel, msg.ref)) return;
   c->room->Change(shared_from_this(), std::move(msg));
 }
 
@@ -269,6 +303,7 @@ void Session::OnOp(OpMsg& msg) {
                       msg.channel, msg.ref},
         std::nullopt);
   }
+  if (RefuseWrite(c->room->name(), msg.channel, msg.ref)) return;
   c->room->Op(shared_from_this(), std::move(msg));
 }
 
@@ -299,6 +334,78 @@ void Session::StopAccepting(std::function<void()> done) {
   });
 }
 
+// ---- Tokens, limits and deadlines ----
+
+bool Session::RefuseWrite(const std::string& doc, uint16_t channel, uint64_t ref) {
+  if (std::optional<ProtocolError> e =
+          guard_.CheckWrite(doc, channel, ref, message_bytes_, std::chrono::steady_clock::now())) {
+    if (e->code == ErrorCode::kRateLimited) {
+      Log(LogLevel::kDebug, "rate_limited").Session(id_).User(user_).Doc(doc).Code(402);
+    }
+    SendError(*e, std::nullopt);
+    return true;
+  }
+  meter_.EditArrived(channel, ref);
+  return false;
+}
+
+void Session::OnRefresh(const RefreshMsg& msg) {
+  int64_t exp_s = 0;
+  if (std::optional<Refusal> refusal = guard_.OnRefresh(msg, UnixMs() / 1000, &exp_s)) {
+    SendError(refusal->error, std::nullopt);
+    return CloseAfterFlush(refusal->close);
+  }
+  // The new token may read less: its documents close (302).
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    if (guard_.CanRead(it->room->name())) {
+      ++it;
+      continue;
+    }
+    SendError(ProtocolError{ErrorCode::kForbidden, "the refreshed token cannot read this document",
+                            it->channel, std::nullopt},
+              std::nullopt);
+    it->room->Close(shared_from_this(), it->channel);
+    ctx_.rooms->Release(it->room);
+    it = channels_.erase(it);
+  }
+  Send(RefreshedFrame(static_cast<uint64_t>(exp_s)));
+  ArmGuard();
+}
+
+void Session::ArmGuard() {
+  std::chrono::steady_clock::time_point next;
+  if (guard_.Check(std::chrono::steady_clock::now(), UnixMs(), &next) !=
+      SessionGuard::Due::kNothing) {
+    next = std::chrono::steady_clock::now();
+  }
+  guard_timer_.expires_at(next);
+  guard_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->OnGuard();
+  });
+}
+
+void Session::OnGuard() {
+  if (ended_ || closing_) return;
+  std::chrono::steady_clock::time_point next;
+  switch (guard_.Check(std::chrono::steady_clock::now(), UnixMs(), &next)) {
+    case SessionGuard::Due::kNothing:
+      return ArmGuard();
+    case SessionGuard::Due::kHello:
+      SendError(ProtocolError{ErrorCode::kHelloFirst, "no hello in time", std::nullopt,
+                              std::nullopt},
+                std::nullopt);
+      return CloseAfterFlush(CloseCode::kHello);
+    case SessionGuard::Due::kTokenExpired:
+      Log(LogLevel::kInfo, "token_expired").Session(id_).User(user_).Code(301);
+      SendError(ProtocolError{ErrorCode::kTokenExpired, "the session's token expired",
+                              std::nullopt, std::nullopt},
+                std::nullopt);
+      return CloseAfterFlush(CloseCode::kTokenExpired);
+    case SessionGuard::Due::kIdle:
+      return CloseAfterFlush(CloseCode::kIdle);
+  }
+}
+
 // ---- Liveness and violations ----
 
 void Session::StartPings() {
@@ -326,8 +433,12 @@ void Session::CountViolation() {
 void Session::Send(Frame frame) {
   std::unique_lock<std::mutex> lock(mu_);
   if (dead_) return;
-  queued_bytes_ += frame.size();
-  if (queued_bytes_ > ctx_.options.limits.max_queue_bytes) {
+  meter_.Sent(frame);
+  (frame.catch_up ? catch_up_bytes_ : queued_bytes_) += frame.size();
+  // A catch-up may be as large as a document; past that, or past the cap
+  // for everything else, the client is not reading.
+  if (queued_bytes_ > ctx_.options.limits.max_queue_bytes ||
+      catch_up_bytes_ > ctx_.options.limits.max_doc_bytes + ctx_.options.limits.max_queue_bytes) {
     // A slow reader: drop what waits and close, so the room never waits.
     dead_ = true;
     queue_.clear();
@@ -347,6 +458,7 @@ void Session::Send(Frame frame) {
 void Session::SendError(const ProtocolError& error, std::optional<uint64_t> epoch) {
   Send(ErrorFrame(error, epoch));
   const auto code = static_cast<uint16_t>(error.code);
+  meter_.Refused(code, error.channel, error.ref);
   if (code >= 100 && code < 300) {
     asio::post(ws_.get_executor(), [self = shared_from_this()] { self->CountViolation(); });
   }
@@ -402,8 +514,8 @@ void Session::Flush() {
 }
 
 void Session::OnWrite(const boost::system::error_code& ec, size_t) {
-  size_t written = 0;
-  for (const Frame& f : writing_) written += f.size();
+  size_t written = 0, caught_up = 0;
+  for (const Frame& f : writing_) (f.catch_up ? caught_up : written) += f.size();
   writing_.clear();
   if (writing_.capacity() > 256) writing_.shrink_to_fit();
   if (ec) {
@@ -416,6 +528,7 @@ void Session::OnWrite(const boost::system::error_code& ec, size_t) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queued_bytes_ -= std::min(queued_bytes_, written);
+    catch_up_bytes_ -= std::min(catch_up_bytes_, caught_up);
   }
   Flush();
 }
@@ -423,12 +536,15 @@ void Session::OnWrite(const boost::system::error_code& ec, size_t) {
 void Session::CloseNow(CloseCode code) {
   if (closing_ || ended_) return;
   closing_ = true;
+  closed_with_ = code;
+  if (ctx_.metrics) ctx_.metrics->Closed(static_cast<uint16_t>(code));
   {
     std::lock_guard<std::mutex> lock(mu_);
     dead_ = true;
     queue_.clear();
   }
   ping_timer_.cancel();
+  guard_timer_.cancel();
   if (code == CloseCode::kPingTimeout) {
     // Nobody is there to read a close frame.
     beast::error_code ignored;

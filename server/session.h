@@ -37,7 +37,9 @@
 
 #include "server/context.h"
 #include "server/frame.h"
+#include "server/metrics.h"
 #include "server/protocol.h"
+#include "server/session_guard.h"
 
 namespace quire::server {
 
@@ -47,7 +49,9 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  Session(ServerContext& ctx, boost::beast::tcp_stream stream);
+  // `handshake`: the client's address, and its identity when the upgrade
+  // request carried a valid token.
+  Session(ServerContext& ctx, boost::beast::tcp_stream stream, Handshake handshake);
   ~Session() override;
 
   // Accepts the WebSocket upgrade in `request` and serves the session until
@@ -64,6 +68,10 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   void StopAccepting(std::function<void()> done);
 
   uint64_t id() const { return id_; }
+  // Whether this session's token (as refreshed) may write `doc`. On the
+  // session's strand: for checks of writes beyond changes and ops
+  // (presence, broadcast).
+  bool CanWrite(std::string_view doc) const { return guard_.CanWrite(doc); }
 
  private:
   struct Channel {
@@ -89,6 +97,11 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   void CloseNow(CloseCode code);  // On the strand.
   void StartPings();
   void CountViolation();
+  // Auth, limits and deadlines (session_guard.h).
+  void OnRefresh(const RefreshMsg& msg);
+  bool RefuseWrite(const std::string& doc, uint16_t channel, uint64_t ref);
+  void ArmGuard();
+  void OnGuard();
 
   ServerContext& ctx_;
   const uint64_t id_;
@@ -103,6 +116,9 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   static constexpr size_t kSmallRead = 128;
   std::array<char, kSmallRead> small_;
   boost::beast::flat_buffer large_;
+  boost::asio::steady_timer guard_timer_;
+  SessionGuard guard_;
+  SessionMeter meter_;
 
   // Strand only.
   bool hello_done_ = false;
@@ -113,6 +129,8 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   std::string user_, name_;
   std::vector<Channel> channels_;
   int missed_pongs_ = 0;
+  size_t message_bytes_ = 0;  // Of the message being handled.
+  std::optional<CloseCode> closed_with_;
   std::deque<std::chrono::steady_clock::time_point> violations_;
   std::vector<Frame> writing_;  // The frames of the write in flight.
   std::vector<boost::asio::const_buffer> buffers_;
@@ -121,7 +139,8 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   // Shared with Send() callers.
   std::mutex mu_;
   std::vector<Frame> queue_;
-  size_t queued_bytes_ = 0;
+  size_t queued_bytes_ = 0;    // Queued or in flight, catch-ups aside...
+  size_t catch_up_bytes_ = 0;  // ...and catch-ups.
   bool flushing_ = false;  // A flush is posted or a write is in flight.
   bool dead_ = false;      // Closed: drop frames.
   std::optional<CloseCode> close_after_flush_;

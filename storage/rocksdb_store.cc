@@ -5,6 +5,7 @@
 //    cache, whose misses another thread reads;
 //  - Snapshotter: the thread that takes snapshots by policy.
 // docs/storage.md describes the whole.
+#include <filesystem>
 #include <future>
 #include <memory>
 
@@ -60,6 +61,8 @@ class RocksDbStore final : public Store {
   }
   Result<std::vector<uint64_t>> ListSnapshots(std::string_view doc) override;
   Status CompactStorage() override;
+  Status Checkpoint(const std::string& dir) override;
+  Status CheckWritable() override;
   void Flush() override;
   StoreStats Stats() override;
 
@@ -278,6 +281,19 @@ Result<std::vector<uint64_t>> RocksDbStore::ListSnapshots(std::string_view doc) 
 Status RocksDbStore::CompactStorage() {
   if (!writer_) return Internal("the store was opened read only");
   return db_->CompactAll();
+}
+
+Status RocksDbStore::Checkpoint(const std::string& dir) {
+  // A read-only open cannot pin its files against a live writer's
+  // compactions, and RocksDB refuses checkpoints of it.
+  if (!writer_) return Internal("a checkpoint needs the store opened for writing");
+  if (std::filesystem::exists(dir)) return InvalidArgument(dir + " exists already");
+  return db_->Checkpoint(dir);
+}
+
+Status RocksDbStore::CheckWritable() {
+  if (!writer_) return Internal("the store was opened read only");
+  return db_->BackgroundError();
 }
 
 void RocksDbStore::Flush() {

@@ -184,6 +184,17 @@ class Store {
   virtual Result<std::vector<uint64_t>> ListSnapshots(std::string_view doc) = 0;
   // Asks the storage engine to reclaim space now.
   virtual Status CompactStorage() = 0;
+  // Writes a consistent copy of the whole store into `dir`, which must not
+  // exist yet: a RocksDB checkpoint (hard links to the immutable files
+  // where `dir` is on the same file system, copies otherwise, and the
+  // write-ahead log). Safe while the store takes writes: the copy holds
+  // every change acknowledged before the call. The copy opens as a store
+  // (quire backup; docs/operations.md, "Backups").
+  virtual Status Checkpoint(const std::string& dir) = 0;
+  // OK when the store takes writes now: opened for writing, and the
+  // storage engine reports no background error (a failed flush or
+  // compaction, a full disk). For readiness checks.
+  virtual Status CheckWritable() = 0;
   // Waits until background work (snapshots) queued so far is done.
   virtual void Flush() = 0;
   virtual StoreStats Stats() = 0;

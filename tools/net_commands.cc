@@ -11,6 +11,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include "base/utf8.h"
 #include "client/client.h"
 #include "tools/command.h"
@@ -77,12 +79,13 @@ std::optional<Target> ParseUrl(const std::string& url, std::string* error) {
 // A client on its own io thread, connected and synced to one document.
 class Session {
  public:
-  explicit Session(const Target& t, client::Mode mode)
+  Session(const Target& t, const std::string& token, client::Mode mode)
       : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {
     client::ClientOptions o;
     o.host = t.host;
     o.port = t.port;
     o.name = "quire-cli";
+    o.token = token;
     o.backoff_min = 200ms;
     o.backoff_max = 1000ms;
     client_ = std::make_unique<client::Client>(io_, o);
@@ -118,18 +121,26 @@ class Session {
   uint16_t channel_ = 0;
 };
 
-std::optional<Target> TargetFrom(const std::vector<std::string>& args, size_t* used,
-                                 std::string* error) {
-  if (args.empty()) {
-    *error = "missing ws://HOST:PORT/DOC";
-    return std::nullopt;
-  }
-  std::optional<Target> t = ParseUrl(args[0], error);
-  *used = 1;
-  if (t && t->doc.empty() && args.size() > 1 && args[1].rfind("--", 0) != 0) {
-    t->doc = args[1];
-    *used = 2;
-  }
+struct NetArgs {
+  std::string url, doc, token, file;
+  int delay_ms = -1;
+};
+
+// URL and [DOC] positionals and --token (or QUIRE_TOKEN) on `cmd`.
+std::shared_ptr<NetArgs> Declare(CLI::App& cmd, std::string_view description) {
+  auto a = std::make_shared<NetArgs>();
+  cmd.description(std::string(description));
+  cmd.add_option("URL", a->url, "ws://HOST:PORT/DOC (DOC percent-encoded)")->required();
+  cmd.add_option("DOC", a->doc, "the document, when the URL does not name it");
+  cmd.add_option("--token", a->token,
+                 "an access token (quire token); the QUIRE_TOKEN variable keeps it out of ps")
+      ->envname("QUIRE_TOKEN");
+  return a;
+}
+
+std::optional<Target> TargetOf(const NetArgs& a, std::string* error) {
+  std::optional<Target> t = ParseUrl(a.url, error);
+  if (t && t->doc.empty()) t->doc = a.doc;
   if (t && t->doc.empty()) {
     *error = "which document? ws://HOST:PORT/DOC";
     return std::nullopt;
@@ -137,20 +148,11 @@ std::optional<Target> TargetFrom(const std::vector<std::string>& args, size_t* u
   return t;
 }
 
-}  // namespace
-
-int RunCat(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "--help") {
-    std::cout << "usage: quire cat ws://HOST:PORT/DOC\n"
-                 "Prints the document's current text.\n";
-    return kExitOk;
-  }
+int Cat(const NetArgs& a) {
   std::string error;
-  size_t used = 0;
-  std::optional<Target> t = TargetFrom(args, &used, &error);
+  std::optional<Target> t = TargetOf(a, &error);
   if (!t) return UsageError(error);
-  if (used != args.size()) return UsageError("unexpected argument '" + args[used] + "'");
-  Session s(*t, client::Mode::kOt);
+  Session s(*t, a.token, client::Mode::kOt);
   if (!s.WaitSynced(std::chrono::seconds(10), &error)) {
     std::cerr << "quire: " << error << "\n";
     return kExitFailed;
@@ -159,36 +161,18 @@ int RunCat(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int RunType(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "--help") {
-    std::cout << "usage: quire type ws://HOST:PORT/DOC --file FILE [--delay-ms N]\n"
-                 "Types FILE's contents in at the end of the document, a line at a time\n"
-                 "(or a character at a time every N ms), and waits until the server has\n"
-                 "acknowledged all of it.\n";
-    return kExitOk;
-  }
+int Type(const NetArgs& a) {
   std::string error;
-  size_t used = 0;
-  std::optional<Target> t = TargetFrom(args, &used, &error);
+  std::optional<Target> t = TargetOf(a, &error);
   if (!t) return UsageError(error);
-  std::string file;
-  int delay_ms = -1;
-  for (size_t i = used; i < args.size(); ++i) {
-    if (args[i] == "--file" && i + 1 < args.size()) {
-      file = args[++i];
-    } else if (args[i] == "--delay-ms" && i + 1 < args.size()) {
-      delay_ms = std::atoi(args[++i].c_str());
-    } else {
-      return UsageError("unexpected argument '" + args[i] + "'");
-    }
-  }
-  if (file.empty()) return UsageError("--file FILE is required");
+  const std::string& file = a.file;
+  const int delay_ms = a.delay_ms;
   std::ifstream in(file, std::ios::binary);
   if (!in) return UsageError("cannot read " + file);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!utf8::Validate(text).ok()) return UsageError(file + " is not valid UTF-8");
 
-  Session s(*t, client::Mode::kCrdt);
+  Session s(*t, a.token, client::Mode::kCrdt);
   if (!s.WaitSynced(std::chrono::seconds(10), &error)) {
     std::cerr << "quire: " << error << "\n";
     return kExitFailed;
@@ -219,6 +203,24 @@ int RunType(const std::vector<std::string>& args) {
   std::cerr << "quire: typed " << utf8::CountCodePoints(text) << " characters into '" << t->doc
             << "'\n";
   return kExitOk;
+}
+
+}  // namespace
+
+Runner AddCat(CLI::App& cmd) {
+  auto a = Declare(cmd, "Prints the document's current text.\n");
+  return [a] { return Cat(*a); };
+}
+
+Runner AddType(CLI::App& cmd) {
+  auto a = Declare(cmd,
+                   "Types FILE's contents in at the end of the document, a line at a time\n"
+                   "(or a character at a time every N ms), and waits until the server has\n"
+                   "acknowledged all of it.\n");
+  cmd.add_option("--file", a->file, "the UTF-8 text to type")->required();
+  cmd.add_option("--delay-ms", a->delay_ms, "type a character at a time, pausing this long")
+      ->check(CLI::Range(0, 60000));
+  return [a] { return Type(*a); };
 }
 
 }  // namespace quire::tools

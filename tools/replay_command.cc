@@ -4,9 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "tools/command.h"
 #include "tools/replay.h"
@@ -15,8 +18,7 @@
 namespace quire::tools {
 namespace {
 
-constexpr std::string_view kReplayHelp =
-    "usage: quire replay FILE.json.gz [--json]\n\n"
+constexpr std::string_view kReplayDescription =
     "Replays an editing trace (josephg/editing-traces format, gzipped JSON)\n"
     "through the CRDT and checks that the final text equals its endContent.\n"
     "Sequential traces: every patch is a local edit; then every change made\n"
@@ -26,8 +28,8 @@ constexpr std::string_view kReplayHelp =
     "  --json   print one JSON object: ok, kind, patches, final_chars,\n"
     "           replay_ms, encode_ms, encoded_bytes, load_ms, merge_ms,\n"
     "           remote_apply_ms, peak_rss_kb, and replay_changes_ms,\n"
-    "           merge_diverged_ms, doc_memory_bytes, loaded_memory_bytes\n\n"
-    "exit status: 0 the text matches, 1 it differs, 2 usage or input error\n";
+    "           merge_diverged_ms, doc_memory_bytes, loaded_memory_bytes\n"
+    "Exit status 1: the text differs.\n";
 
 double RoundMs(double ms) { return std::round(ms * 1000) / 1000; }
 
@@ -88,28 +90,25 @@ void PrintSummary(const std::string& name, const ReplayReport& r) {
             << " kB (whole process, parsed trace included)\n";
 }
 
+int RunReplay(const std::string& path, bool json);
+
 }  // namespace
 
-int RunReplay(const std::vector<std::string>& args) {
-  std::string path;
-  bool json = false;
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kReplayHelp;
-      return kExitOk;
-    }
-    if (arg == "--json") {
-      json = true;
-    } else if (arg.starts_with("-")) {
-      return UsageError("replay: unknown option '" + arg + "' (see quire replay --help)");
-    } else if (!path.empty()) {
-      return UsageError("replay: expected one trace file, got '" + path + "' and '" + arg + "'");
-    } else {
-      path = arg;
-    }
-  }
-  if (path.empty()) return UsageError("replay: expected a trace file (see quire replay --help)");
+Runner AddReplay(CLI::App& cmd) {
+  struct Args {
+    std::string path;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  cmd.description(std::string(kReplayDescription));
+  cmd.add_option("FILE", a->path, "the trace (.json or .json.gz)")->required();
+  cmd.add_flag("--json", a->json, "print one JSON object instead of a table");
+  return [a] { return RunReplay(a->path, a->json); };
+}
 
+namespace {
+
+int RunReplay(const std::string& path, bool json) {
   Result<Trace> trace = LoadTrace(path);
   if (!trace.ok()) return UsageError(trace.status().ToString());
   Result<ReplayReport> report = Replay(*trace);
@@ -131,4 +130,5 @@ int RunReplay(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+}  // namespace
 }  // namespace quire::tools

@@ -1,4 +1,4 @@
-// quire inspect | export | import | verify | compact | salvage: operating
+// quire inspect | export | import | verify | compact | salvage | backup: operating
 // on a data directory (the server's embedded RocksDB store) directly. Run
 // them on a directory no server has open. inspect, export and verify open
 // it read only: they never create or change anything.
@@ -11,6 +11,8 @@
 #include <iterator>
 #include <optional>
 #include <sstream>
+
+#include <CLI/CLI.hpp>
 
 #include "base/utf8.h"
 #include "crdt/change_codec.h"
@@ -28,53 +30,43 @@ using storage::Store;
 struct Args {
   std::string data;
   std::vector<std::string> positional;
-  std::optional<uint64_t> at;
+  uint64_t at = 0;
+  bool has_at = false;
   bool keep_log = false;
-  bool help = false;
+  std::string to;
 };
 
-std::optional<Args> Parse(const std::vector<std::string>& argv, std::string* error) {
-  Args a;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& s = argv[i];
-    if (s == "--help" || s == "-h") {
-      a.help = true;
-    } else if (s == "--data" || s == "--at") {
-      if (i + 1 == argv.size()) {
-        *error = s + " needs a value";
-        return std::nullopt;
-      }
-      const std::string& v = argv[++i];
-      if (s == "--data") {
-        a.data = v;
-      } else {
-        char* end = nullptr;
-        const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || v[0] == '-') {
-          *error = "--at wants a seq (a whole number), got '" + v + "'";
-          return std::nullopt;
-        }
-        a.at = n;
-      }
-    } else if (s == "--keep-log") {
-      a.keep_log = true;
-    } else if (s.rfind("--", 0) == 0) {
-      *error = "unknown option " + s;
-      return std::nullopt;
-    } else {
-      a.positional.push_back(s);
-    }
-  }
-  if (!a.help && a.data.empty()) {
-    *error = "--data DIR is required";
-    return std::nullopt;
+// --data DIR on `cmd`, and `count` positional names (e.g. {"DOC"}), of
+// which the first `required` must be there.
+std::shared_ptr<Args> Declare(CLI::App& cmd, std::string_view description,
+                              std::vector<std::string> names, size_t required) {
+  auto a = std::make_shared<Args>();
+  cmd.description(std::string(description));
+  cmd.add_option("--data", a->data,
+                 "the data directory: quire-server's --data (holding db/), or db/ itself")
+      ->required();
+  a->positional.resize(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    CLI::Option* o = cmd.add_option(names[i], a->positional[i]);
+    if (i < required) o->required();
   }
   return a;
 }
 
 enum class Access { kRead, kWrite, kCreate, kSalvage };
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, Access access) {
+// quire-server keeps its store in DIR/db: --data takes either.
+std::string StoreDir(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/CURRENT", ec) &&
+      std::filesystem::exists(dir + "/db/CURRENT", ec)) {
+    return dir + "/db";
+  }
+  return dir;
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& data, Access access) {
+  const std::string dir = StoreDir(data);
   storage::StoreOptions o;
   o.read_only = access == Access::kRead;
   o.create_if_missing = access == Access::kCreate;
@@ -116,66 +108,43 @@ void Progress(const char* what, size_t done, size_t total) {
   if (done == total) std::fprintf(stderr, "\n");
 }
 
-// Parses a command's arguments and checks how many positional ones it got.
-// False, with the exit status in *exit, when the command should stop: --help
-// was printed, or the usage was wrong (said on stderr with the help).
-bool ParseFor(const std::vector<std::string>& argv, const char* help, size_t min_positional,
-              size_t max_positional, const char* shape, Args* out, int* exit) {
-  std::string error;
-  std::optional<Args> a = Parse(argv, &error);
-  if (a && a->help) {
-    std::cout << help;
-    *exit = kExitOk;
-    return false;
-  }
-  if (a && (a->positional.size() < min_positional || a->positional.size() > max_positional)) {
-    error = shape;
-    a.reset();
-  }
-  if (!a) {
-    std::cerr << "quire: " << error << "\n" << help;
-    *exit = kExitUsage;
-    return false;
-  }
-  *out = std::move(*a);
-  return true;
-}
-
-constexpr char kInspectHelp[] =
-    "usage: quire inspect --data DIR [DOC]\n"
+constexpr std::string_view kInspectHelp =
     "Lists the documents of a data directory (epoch, seqs, sizes, snapshot\n"
     "points, last update), or one document in detail.\n";
 
-constexpr char kExportHelp[] =
-    "usage: quire export --data DIR DOC [--at SEQ]\n"
+constexpr std::string_view kExportHelp =
     "Prints the document's text (as of SEQ when given) to stdout.\n";
 
-constexpr char kImportHelp[] =
-    "usage: quire import --data DIR DOC FILE\n"
+constexpr std::string_view kImportHelp =
     "Creates DOC from FILE: an editing trace (*.json or *.json.gz, see\n"
     "../shared/traces/README.md) becomes a document with its whole history,\n"
     "one change per edit; any other file is UTF-8 text inserted by one\n"
     "change. DOC must not exist yet, and must fit the document size limit\n"
     "(64 MiB of changes); otherwise nothing is written.\n";
 
-constexpr char kVerifyHelp[] =
-    "usage: quire verify --data DIR\n"
+constexpr std::string_view kVerifyHelp =
     "Decodes every stored value, checks every snapshot against a replay of\n"
     "the log and that every document loads. Prints a summary; exit status 1\n"
     "when anything is wrong, naming the document.\n";
 
-constexpr char kCompactHelp[] =
-    "usage: quire compact --data DIR DOC [--keep-log]\n"
+constexpr std::string_view kCompactHelp =
     "Writes a snapshot at the head, removes the changes it covers (the CRDT\n"
     "history stays in the snapshot; per-change authors and server times go)\n"
     "unless --keep-log, and compacts the storage.\n";
 
-constexpr char kSalvageHelp[] =
-    "usage: quire salvage --data DIR\n"
+constexpr std::string_view kSalvageHelp =
     "Opens a data directory whose write-ahead log is damaged before its end\n"
     "(which every other command refuses), keeping the writes before the\n"
     "damage and dropping every later one, acknowledged changes included.\n"
     "Back DIR up first; run quire verify after.\n";
+
+constexpr std::string_view kBackupHelp =
+    "Copies a data directory consistently into a new directory TO: a RocksDB\n"
+    "checkpoint of its store (TO/db; hard links where both are on one file\n"
+    "system, so it is quick and small) and its agent key. Run it on a\n"
+    "directory no server has open; a running server takes the same backup\n"
+    "on SIGUSR1 (quire-server --backup-dir). Restore by pointing quire-server\n"
+    "(or any quire command) at --data TO.\n";
 
 // The changes that make a document from FILE (an editing trace or text),
 // or why there are none: nothing is written before they are all built.
@@ -219,23 +188,18 @@ Result<std::vector<crdt::Change>> ChangesFromFile(const std::string& file) {
   return changes;
 }
 
-}  // namespace
 
-int RunInspect(const std::vector<std::string>& argv) {
-  Args args;
-  int exit = kExitOk;
-  if (!ParseFor(argv, kInspectHelp, 0, 1, "inspect takes at most one DOC", &args, &exit))
-    return exit;
+int Inspect(const Args& args) {
   Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kRead);
   if (!store.ok()) return Fail(store.status());
   std::vector<std::string> names;
-  if (args.positional.empty()) {
+  if (args.positional[0].empty()) {
     Result<std::vector<std::string>> all = (*store)->ListDocuments();
     if (!all.ok()) return Fail(all.status());
     names = *all;
     std::cout << names.size() << " document(s)\n";
   } else {
-    names = args.positional;
+    names = {args.positional[0]};
   }
   bool problems = false;
   for (const std::string& name : names) {
@@ -250,7 +214,7 @@ int RunInspect(const std::vector<std::string>& argv) {
               << m->change_bytes << " B, " << m->changes_since_snapshot
               << " changes since the snapshot, created " << Time(m->created_ms) << ", updated "
               << Time(m->updated_ms) << "\n";
-    if (!args.positional.empty()) {
+    if (!args.positional[0].empty()) {
       Result<std::vector<uint64_t>> snaps = (*store)->ListSnapshots(name);
       if (snaps.ok()) {
         std::cout << "  snapshots:";
@@ -262,15 +226,12 @@ int RunInspect(const std::vector<std::string>& argv) {
   return problems ? kExitFailed : kExitOk;
 }
 
-int RunExport(const std::vector<std::string>& argv) {
-  Args args;
-  int exit = kExitOk;
-  if (!ParseFor(argv, kExportHelp, 1, 1, "export takes one DOC", &args, &exit)) return exit;
+int Export(const Args& args) {
   Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kRead);
   if (!store.ok()) return Fail(store.status());
   const crdt::AgentId reader{UINT64_MAX - 2};
   Result<storage::LoadedTextDoc> doc =
-      args.at ? storage::LoadTextDocAt(**store, args.positional[0], *args.at, reader)
+      args.has_at ? storage::LoadTextDocAt(**store, args.positional[0], args.at, reader)
               : storage::LoadTextDoc(**store, args.positional[0], reader);
   if (!doc.ok()) return Fail(doc.status());
   for (const std::string& skipped : doc->skipped_snapshots) {
@@ -280,10 +241,7 @@ int RunExport(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
-int RunImport(const std::vector<std::string>& argv) {
-  Args args;
-  int exit = kExitOk;
-  if (!ParseFor(argv, kImportHelp, 2, 2, "import takes DOC and FILE", &args, &exit)) return exit;
+int Import(const Args& args) {
   const std::string& name = args.positional[0];
   const std::string& file = args.positional[1];
   if (Status s = storage::ValidateDocName(name); !s.ok()) return Fail(s);
@@ -316,10 +274,7 @@ int RunImport(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
-int RunVerify(const std::vector<std::string>& argv) {
-  Args args;
-  int exit = kExitOk;
-  if (!ParseFor(argv, kVerifyHelp, 0, 0, "verify takes no DOC", &args, &exit)) return exit;
+int Verify(const Args& args) {
   Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kRead);
   if (!store.ok()) return Fail(store.status());
   Result<storage::VerifyReport> report = storage::Verify(
@@ -334,10 +289,7 @@ int RunVerify(const std::vector<std::string>& argv) {
   return report->problems.empty() ? kExitOk : kExitFailed;
 }
 
-int RunCompact(const std::vector<std::string>& argv) {
-  Args args;
-  int exit = kExitOk;
-  if (!ParseFor(argv, kCompactHelp, 1, 1, "compact takes one DOC", &args, &exit)) return exit;
+int Compact(const Args& args) {
   Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kWrite);
   if (!store.ok()) return Fail(store.status());
   const std::string& name = args.positional[0];
@@ -350,10 +302,7 @@ int RunCompact(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
-int RunSalvage(const std::vector<std::string>& argv) {
-  Args args;
-  int exit = kExitOk;
-  if (!ParseFor(argv, kSalvageHelp, 0, 0, "salvage takes no DOC", &args, &exit)) return exit;
+int Salvage(const Args& args) {
   Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kSalvage);
   if (!store.ok()) return Fail(store.status());
   Result<std::vector<std::string>> names = (*store)->ListDocuments();
@@ -369,6 +318,78 @@ int RunSalvage(const std::vector<std::string>& argv) {
   std::cout << "salvaged " << args.data << ": " << names->size()
             << " document(s); run quire verify --data " << args.data << "\n";
   return kExitOk;
+}
+
+int Backup(const Args& args) {
+  std::error_code ec;
+  if (std::filesystem::exists(args.to, ec)) {
+    return FailInput(InvalidArgument(args.to + " exists already; back up into a new directory"));
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore(args.data, Access::kWrite);
+  if (!store.ok()) {
+    if (store.status().message().find("lock") != std::string::npos) {
+      std::cerr << "quire: " << args.data
+                << " is open in another process (a running quire-server?): send it SIGUSR1 "
+                   "to back up with --backup-dir, or stop it first\n";
+    }
+    return Fail(store.status());
+  }
+  std::filesystem::create_directories(args.to, ec);
+  if (ec) return Fail(IoError("creating " + args.to + ": " + ec.message()));
+  if (Status s = (*store)->Checkpoint(args.to + "/db"); !s.ok()) return Fail(s);
+  // The agent key lets clients resume their agents after a restore.
+  const std::string key = args.data + "/agent.key";
+  if (std::filesystem::exists(key, ec)) {
+    std::filesystem::copy_file(key, args.to + "/agent.key", ec);
+    if (ec) return Fail(IoError("copying " + key + ": " + ec.message()));
+  }
+  Result<std::vector<std::string>> names = (*store)->ListDocuments();
+  std::cout << "backed up " << (names.ok() ? names->size() : 0) << " document(s) into "
+            << args.to << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner AddInspect(CLI::App& cmd) {
+  auto a = Declare(cmd, kInspectHelp, {"DOC"}, 0);
+  return [a] { return Inspect(*a); };
+}
+
+Runner AddExport(CLI::App& cmd) {
+  auto a = Declare(cmd, kExportHelp, {"DOC"}, 1);
+  CLI::Option* at = cmd.add_option("--at", a->at, "the seq to export the text as of");
+  return [a, at] {
+    a->has_at = at->count() > 0;
+    return Export(*a);
+  };
+}
+
+Runner AddImport(CLI::App& cmd) {
+  auto a = Declare(cmd, kImportHelp, {"DOC", "FILE"}, 2);
+  return [a] { return Import(*a); };
+}
+
+Runner AddVerify(CLI::App& cmd) {
+  auto a = Declare(cmd, kVerifyHelp, {}, 0);
+  return [a] { return Verify(*a); };
+}
+
+Runner AddCompact(CLI::App& cmd) {
+  auto a = Declare(cmd, kCompactHelp, {"DOC"}, 1);
+  cmd.add_flag("--keep-log", a->keep_log, "keep the changes the snapshot covers");
+  return [a] { return Compact(*a); };
+}
+
+Runner AddSalvage(CLI::App& cmd) {
+  auto a = Declare(cmd, kSalvageHelp, {}, 0);
+  return [a] { return Salvage(*a); };
+}
+
+Runner AddBackup(CLI::App& cmd) {
+  auto a = Declare(cmd, kBackupHelp, {}, 0);
+  cmd.add_option("--to", a->to, "the new directory (must not exist)")->required();
+  return [a] { return Backup(*a); };
 }
 
 }  // namespace quire::tools

@@ -5,11 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 namespace quire::loadgen {
 namespace {
@@ -72,6 +74,21 @@ Status ServerProcess::Start(const std::string& binary, const std::string& data,
   std::vector<std::string> argv = {binary,       "--address",    "127.0.0.1", "--port", "0",
                                    "--data",     data,           "--durability", durability,
                                    "--port-file", port_file};
+  // The server's default limits guard a public deployment; the scenarios
+  // exceed them on purpose (thousands of connections from one address,
+  // 1,600 clients in a room, seeders writing as fast as acks come back),
+  // so they are lifted here unless `extra` sets them.
+  const std::vector<std::pair<std::string, std::string>> lifted = {
+      {"--max-conns-per-ip", "0"},          {"--max-clients-per-room", "1000000"},
+      {"--user-edits-per-s", "1000000000"}, {"--user-edits-burst", "1000000000"},
+      {"--user-bytes-per-s", "1e12"},       {"--user-bytes-burst", "1e12"},
+      {"--idle-timeout-ms", "0"}};
+  for (const auto& [flag, value] : lifted) {
+    const bool given = std::any_of(extra.begin(), extra.end(), [&](const std::string& a) {
+      return a == flag || a.rfind(flag + "=", 0) == 0;
+    });
+    if (!given) argv.insert(argv.end(), {flag, value});
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::fflush(stdout);
   std::fflush(stderr);

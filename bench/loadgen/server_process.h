@@ -41,8 +41,9 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Starts `binary` on 127.0.0.1, a free port, the data directory `data`
-  // (created if missing), `--durability durability`, plus `extra` flags,
-  // and waits (at most 30 s) until it listens.
+  // (created if missing), `--durability durability`, its per-address,
+  // per-room, per-user and idle limits lifted (unless `extra` sets them),
+  // plus `extra` flags, and waits (at most 30 s) until it listens.
   Status Start(const std::string& binary, const std::string& data, const std::string& durability,
                const std::vector<std::string>& extra);
   // A server that is already running: sampled, never stopped.

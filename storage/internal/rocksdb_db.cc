@@ -2,6 +2,7 @@
 
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 #include <filesystem>
 #include <map>
@@ -286,6 +287,25 @@ Result<uint64_t> Db::ReadNextEpoch() const {
     return Corruption("the epoch counter is damaged");
   }
   return next;
+}
+
+Status Db::Checkpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  QUIRE_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_, &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: flush the memtables first, so the copy's data is
+  // in table files and its write-ahead log is short.
+  return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                   "checkpoint into " + dir);
+}
+
+Status Db::BackgroundError() const {
+  uint64_t errors = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kBackgroundErrors, &errors) && errors > 0) {
+    return IoError("the storage engine reported " + std::to_string(errors) +
+                   " background error(s) and may refuse writes");
+  }
+  return Status::Ok();
 }
 
 Status Db::CompactAll() {

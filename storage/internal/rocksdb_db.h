@@ -87,6 +87,9 @@ class Db {
   // The next epoch to hand out (1 in a new directory).
   Result<uint64_t> ReadNextEpoch() const;
   Status CompactAll();
+  Status Checkpoint(const std::string& dir);
+  // The engine's background error, if it has one (it then refuses writes).
+  Status BackgroundError() const;
 
  private:
   Db(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool read_only)

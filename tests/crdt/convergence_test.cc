@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "tests/crdt/replicas.h"
+#include "tests/testutil.h"
 
 namespace quire::crdt {
 namespace {
@@ -23,7 +24,7 @@ TEST(ConvergenceTest, RandomEditsConvergeInAnyDeliveryOrder) {
   const uint64_t base = BaseSeed();
   std::printf("convergence base seed %llu (set QUIRE_SEED to change)\n",
               static_cast<unsigned long long>(base));
-  for (uint64_t i = 0; i < 10000 && !::testing::Test::HasFailure(); ++i) {
+  for (uint64_t i = 0; i < quire::test::Cases(10000) && !::testing::Test::HasFailure(); ++i) {
     const uint64_t seed = base + i;
     SCOPED_TRACE(::testing::Message() << "seed " << seed);
     test::Replicas r(/*count=*/2 + static_cast<int>(seed % 4), seed, GtestFail(seed));
@@ -35,7 +36,7 @@ TEST(ConvergenceTest, RandomEditsConvergeInAnyDeliveryOrder) {
 
 TEST(ConvergenceTest, LongSessionsConverge) {
   const uint64_t base = BaseSeed() * 7919;
-  for (uint64_t i = 0; i < 20 && !::testing::Test::HasFailure(); ++i) {
+  for (uint64_t i = 0; i < quire::test::Cases(20) && !::testing::Test::HasFailure(); ++i) {
     const uint64_t seed = base + i;
     SCOPED_TRACE(::testing::Message() << "seed " << seed);
     test::Replicas r(3, seed, GtestFail(seed));

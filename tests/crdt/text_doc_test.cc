@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tests/crdt/replicas.h"
+#include "tests/testutil.h"
 
 namespace quire::crdt {
 namespace {
@@ -203,7 +204,7 @@ TEST(TextDocTest, OriginsInsideAChangeOutOfOrderAreRefused) {
 // partly known changes and the origins inside a batch are exercised by
 // real deliveries, not only by traces.
 TEST(TextDocTest, BatchedOverlappingDeliveriesConverge) {
-  for (uint64_t seed = 0; seed < 300 && !::testing::Test::HasFailure(); ++seed) {
+  for (uint64_t seed = 0; seed < quire::test::Cases(300) && !::testing::Test::HasFailure(); ++seed) {
     SCOPED_TRACE(::testing::Message() << "seed " << seed);
     test::Replicas r(/*count=*/3, seed, [seed](const std::string& what) {
       ADD_FAILURE() << "seed " << seed << ": " << what;

@@ -2,6 +2,8 @@
 // names its seed; set QUIRE_SEED to run a different sequence.
 #include <gtest/gtest.h>
 
+#include "tests/testutil.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -12,7 +14,7 @@
 namespace quire::ot {
 namespace {
 
-constexpr uint64_t kCases = 100000;
+const uint64_t kCases = quire::test::Cases(100000);
 
 uint64_t BaseSeed() {
   const char* env = std::getenv("QUIRE_SEED");

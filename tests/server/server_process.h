@@ -4,6 +4,7 @@
 #ifndef QUIRE_TESTS_SERVER_SERVER_PROCESS_H_
 #define QUIRE_TESTS_SERVER_SERVER_PROCESS_H_
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +47,8 @@ class ServerProcess {
   explicit ServerProcess(std::string data_dir, std::vector<std::string> args = {})
       : data_dir_(std::move(data_dir)), args_(std::move(args)) {}
   ~ServerProcess() { Kill(); }
+  // The server's stdout and stderr (its log) go to `path`, appended.
+  void set_log_file(std::string path) { log_file_ = std::move(path); }
 
   // Starts the server (on `port`, or a free port when 0) and waits until
   // it listens. Returns false if it did not.
@@ -59,6 +62,11 @@ class ServerProcess {
     argv.insert(argv.end(), args_.begin(), args_.end());
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (!log_file_.empty()) {
+        const int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
       std::vector<char*> c;
       for (std::string& a : argv) c.push_back(a.data());
       c.push_back(nullptr);
@@ -109,6 +117,7 @@ class ServerProcess {
  private:
   std::string data_dir_;
   std::vector<std::string> args_;
+  std::string log_file_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
