@@ -128,7 +128,10 @@ std::vector<Frame> RoomState::CrdtCatchUp(const Member& member, const OpenMsg& o
 void RoomState::RequestHistory(uint64_t from) {
   if (history_requested_) return;  // OnHistory asks again for what is left.
   history_requested_ = true;
-  host_->LoadHistory(from, head_);
+  // Only what is durable is in the log: a room writes on a cadence, so the
+  // seqs after durable_ may not be in the store yet. OnHistory takes them
+  // from the window (or asks again once the window has moved past).
+  host_->LoadHistory(from, durable_);
 }
 
 void RoomState::LeavePresence(const Member& m) {

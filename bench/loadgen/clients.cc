@@ -91,7 +91,7 @@ void LoadClient::OnMessage(server::ServerMessage& message) {
   } else if (auto* snap = std::get_if<server::SnapshotMsg>(&message)) {
     OnSnapshot(*snap);
   } else if (auto* e = std::get_if<server::ErrorMsg>(&message)) {
-    ++stats_->errors[static_cast<uint16_t>(e->code)];
+    stats_->Error(static_cast<uint16_t>(e->code), e->message);
     if (!live_) Fail(e->message);
   } else if (std::holds_alternative<server::NeedMsg>(message)) {
     ++stats_->needs;

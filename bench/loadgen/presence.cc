@@ -104,7 +104,7 @@ class PresenceClient : public Conn::Handler, public FrameVisitor, public Ticked 
       live_ = true;
       Ready(true);
     } else if (auto* e = std::get_if<server::ErrorMsg>(&m)) {
-      ++stats_->errors[static_cast<uint16_t>(e->code)];
+      stats_->Error(static_cast<uint16_t>(e->code), e->message);
     }
   }
   bool WantsPresenceEntries() const override { return true; }

@@ -33,6 +33,8 @@ nlohmann::json ToJson(const RunResult& r) {
   const ThreadStats& t = r.totals;
   nlohmann::json errors = nlohmann::json::object();
   for (const auto& [code, n] : t.errors) errors[std::to_string(code)] = n;
+  nlohmann::json error_texts = nlohmann::json::object();
+  for (const auto& [code, text] : t.error_texts) error_texts[std::to_string(code)] = text;
   const double server_cpu = r.server_end.cpu_s() - r.server_start.cpu_s();
   const double self_cpu = r.self_end.cpu_s() - r.self_start.cpu_s();
   return {
@@ -59,6 +61,7 @@ nlohmann::json ToJson(const RunResult& r) {
       {"delivery_latency", Latency(t.delivery)},
       {"ack_latency", Latency(t.ack)},
       {"errors", errors},
+      {"error_texts", error_texts},
       {"needs", t.needs},
       {"order_errors", t.order_errors},
       {"bad_frames", t.bad_frames},

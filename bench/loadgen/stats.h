@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "bench/loadgen/histogram.h"
 
@@ -33,6 +34,11 @@ struct ThreadStats {
   uint64_t ws_messages = 0;     // WebSocket messages received, of any kind.
   uint64_t ws_bytes = 0;        // Their payload bytes.
   std::map<uint16_t, uint64_t> errors;  // Error code -> count.
+  std::map<uint16_t, std::string> error_texts;  // Error code -> its first message.
+
+  void Error(uint16_t code, const std::string& message) {
+    if (errors[code]++ == 0) error_texts[code] = message;
+  }
 };
 
 inline void Merge(const ThreadStats& from, ThreadStats* to) {
@@ -52,6 +58,7 @@ inline void Merge(const ThreadStats& from, ThreadStats* to) {
   to->ws_messages += from.ws_messages;
   to->ws_bytes += from.ws_bytes;
   for (const auto& [code, n] : from.errors) to->errors[code] += n;
+  for (const auto& [code, text] : from.error_texts) to->error_texts.emplace(code, text);
 }
 
 }  // namespace quire::loadgen

@@ -278,5 +278,57 @@ TEST_F(RoomStateTest, AnOpBehindTheWindowWaitsForTheLog) {
   EXPECT_EQ(b->All<AckMsg>()[0].seq, 5u);
 }
 
+// A room writes on a cadence: what it accepted may not be in the log yet,
+// so history is rebuilt from the log only up to what is durable, and the
+// rest comes from the window.
+TEST_F(RoomStateTest, HistoryIsAskedOfTheLogOnlyUpToWhatIsDurable) {
+  RoomLimits small;
+  small.history_ops = 2;
+  RoomState room("doc", 7, 0, crdt::TextDoc(crdt::AgentId{0}), &host_, small);
+  auto a = std::make_shared<FakePeer>();
+  auto b = std::make_shared<FakePeer>();
+  OpenMsg open;
+  open.channel = 1;
+  open.mode = Mode::kOt;
+  room.Open(MemberInfo{a, 1, Mode::kOt, crdt::AgentId{90}, "u", 1, "a"}, open);
+  room.Open(MemberInfo{b, 1, Mode::kOt, crdt::AgentId{91}, "u", 2, "b"}, open);
+  std::vector<Patch> log;
+  for (int i = 0; i < 4; ++i) {
+    OpMsg m;
+    m.channel = 1;
+    m.ref = static_cast<uint64_t>(i);
+    m.base_seq = static_cast<uint64_t>(i);
+    m.op.Insert("a");
+    m.agent_seq = static_cast<uint64_t>(i);
+    log.push_back(Patch{m.op, crdt::Id{crdt::AgentId{90}, static_cast<uint64_t>(i)}});
+    room.Op(a.get(), std::move(m));
+    // Seqs 1 to 3 become durable; 4 is still being written (an OT
+    // author waits for its ack, so only its last op can be in flight).
+    while (i < 3 && !host_.appends.empty()) {
+      const uint64_t seq = host_.appends.front().first;
+      host_.appends.pop_front();
+      room.OnAppended(seq, Status::Ok());
+    }
+  }
+  ASSERT_EQ(room.durable(), 3u);
+  OpMsg m;
+  m.channel = 1;
+  m.ref = 1;
+  m.op.Insert("b");
+  room.Op(b.get(), std::move(m));  // At seq 0, behind the window (seqs 3 and 4).
+  ASSERT_EQ(host_.history.size(), 1u);
+  EXPECT_EQ(host_.history[0], (std::pair<uint64_t, uint64_t>(0, 3)));
+  room.OnHistory(0, 3, std::vector<Patch>(log.begin(), log.begin() + 3));
+  while (!host_.appends.empty()) {
+    const uint64_t seq = host_.appends.front().first;
+    host_.appends.pop_front();
+    room.OnAppended(seq, Status::Ok());
+  }
+  EXPECT_TRUE(b->Errors().empty());
+  EXPECT_EQ(room.doc().Text(), "baaaa");
+  ASSERT_EQ(b->All<AckMsg>().size(), 1u);
+  EXPECT_EQ(b->All<AckMsg>()[0].seq, 5u);
+}
+
 }  // namespace
 }  // namespace quire::server
