@@ -404,6 +404,10 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
   if (broken_) return;
   std::vector<Waiting> waiting = std::move(waiting_);
   waiting_.clear();
+  // Those that came while the log was read, from an older seq than it was
+  // read from: they wait for another read.
+  std::vector<Waiting> later;
+  uint64_t later_from = UINT64_MAX;
   for (size_t i = 0; i < waiting.size(); ++i) {
     Waiting& w = waiting[i];
     const uint64_t seq = w.open ? w.open->second.seq : w.op->second.base_seq;
@@ -411,7 +415,12 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
     const uint16_t channel = w.open ? w.open->second.channel : w.op->second.channel;
     Member* m = Find(peer.get(), channel);
     if (m == nullptr) continue;  // Closed meanwhile.
-    if (!patches.ok() || seq < from) {
+    if (patches.ok() && seq < from) {
+      later_from = std::min(later_from, seq);
+      later.push_back(std::move(w));
+      continue;
+    }
+    if (!patches.ok()) {
       const std::optional<uint64_t> ref =
           w.op ? std::optional<uint64_t>(w.op->second.ref) : std::nullopt;
       if (w.open) {
@@ -432,7 +441,9 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
     if (to < oldest) {
       waiting_.assign(std::make_move_iterator(waiting.begin() + static_cast<std::ptrdiff_t>(i)),
                       std::make_move_iterator(waiting.end()));
-      RequestHistory(from);
+      waiting_.insert(waiting_.end(), std::make_move_iterator(later.begin()),
+                      std::make_move_iterator(later.end()));
+      RequestHistory(std::min(from, later_from));
       return;
     }
     std::vector<Patch> behind(patches->begin() + static_cast<std::ptrdiff_t>(seq - from),
@@ -445,6 +456,11 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
     } else {
       Enqueue(Pending{head_, CatchUp{peer, channel, OtCatchUp(*m, channel, seq, behind)}});
     }
+  }
+  if (!later.empty()) {
+    waiting_.insert(waiting_.end(), std::make_move_iterator(later.begin()),
+                    std::make_move_iterator(later.end()));
+    RequestHistory(later_from);
   }
 }
 
