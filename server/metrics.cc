@@ -318,7 +318,7 @@ std::string Metrics::Scrape(const ScrapeInputs& in) {
 void SessionMeter::EditArrived(uint16_t channel, uint64_t ref) {
   if (metrics_ == nullptr) return;
   std::lock_guard<std::mutex> lock(mu_);
-  if (pending_.size() == kMaxPending) pending_.pop_front();
+  if (pending_.size() == kMaxPending) pending_.erase(pending_.begin());
   pending_.push_back(Pending{channel, ref, std::chrono::steady_clock::now()});
 }
 

@@ -422,9 +422,7 @@ void Session::StartPings() {
 void Session::CountViolation() {
   const auto now = std::chrono::steady_clock::now();
   violations_.push_back(now);
-  while (!violations_.empty() && now - violations_.front() > kViolationWindow) {
-    violations_.pop_front();
-  }
+  std::erase_if(violations_, [&](auto t) { return now - t > kViolationWindow; });
   if (violations_.size() > kMaxViolations) CloseAfterFlush(CloseCode::kViolations);
 }
 
