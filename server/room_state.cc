@@ -20,13 +20,6 @@ size_t PatchBytes(const Patch& p) {
   return n;
 }
 
-std::vector<ot::TextOp> Ops(const std::vector<Patch>& patches) {
-  std::vector<ot::TextOp> ops;
-  ops.reserve(patches.size());
-  for (const Patch& p : patches) ops.push_back(p.op);
-  return ops;
-}
-
 }  // namespace
 
 RoomState::RoomState(std::string name, uint64_t epoch, uint64_t head, crdt::TextDoc doc,
@@ -232,8 +225,8 @@ void RoomState::Op(const Peer* peer, OpMsg msg) {
                      msg.channel, msg.ref);
   }
   if (msg.agent_seq < agent_next) return AckUnchanged(*m, msg.ref);  // Applied before.
-  std::vector<Patch> behind;
-  if (!PatchesSince(msg.base_seq, &behind)) {
+  std::vector<const Patch*> behind;
+  if (!WindowSince(msg.base_seq, &behind)) {
     m->op_in_flight = true;
     const uint64_t from = msg.base_seq;
     waiting_.push_back(Waiting{std::nullopt, std::make_pair(m->info.peer, std::move(msg))});
@@ -243,11 +236,16 @@ void RoomState::Op(const Peer* peer, OpMsg msg) {
   ApplyOp(*m, std::move(msg), behind);
 }
 
-void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<Patch>& behind) {
+void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<const Patch*>& behind) {
   const std::shared_ptr<Peer>& p = m.info.peer;
   // ShareDB's server convention: an incoming op goes left of (before) what
-  // the server accepted first at the same place.
-  ot::TextOp op = ot::Rebase(std::move(msg.op), Ops(behind));
+  // the server accepted first at the same place (ot::Rebase, over pointers).
+  ot::TextOp op = std::move(msg.op);
+  ot::TextOp scratch;
+  for (const Patch* h : behind) {
+    ot::Transform(op, h->op, ot::Side::kLeft, &scratch);
+    std::swap(op, scratch);
+  }
   if (op.BaseLength() > doc_.size()) {
     m.op_in_flight = false;
     return SendError(p, ErrorCode::kDoesNotFit,
@@ -303,6 +301,18 @@ void RoomState::RememberPatch(Patch patch) {
     window_bytes_ -= PatchBytes(window_.front());
     window_.pop_front();
   }
+}
+
+bool RoomState::WindowSince(uint64_t seq, std::vector<const Patch*>* out) const {
+  const uint64_t oldest = head_ - window_.size();  // Patches cover (oldest, head_].
+  if (seq < oldest) return false;
+  out->clear();
+  out->reserve(head_ - seq);
+  for (auto it = window_.begin() + static_cast<std::ptrdiff_t>(seq - oldest); it != window_.end();
+       ++it) {
+    out->push_back(&*it);
+  }
+  return true;
 }
 
 bool RoomState::PatchesSince(uint64_t seq, std::vector<Patch>* out) const {
@@ -446,14 +456,17 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
       RequestHistory(std::min(from, later_from));
       return;
     }
-    std::vector<Patch> behind(patches->begin() + static_cast<std::ptrdiff_t>(seq - from),
-                              patches->end());
-    behind.insert(behind.end(), window_.begin() + static_cast<std::ptrdiff_t>(to - oldest),
-                  window_.end());
+    const auto first = patches->begin() + static_cast<std::ptrdiff_t>(seq - from);
+    const auto window_from = window_.begin() + static_cast<std::ptrdiff_t>(to - oldest);
     if (w.op) {
+      std::vector<const Patch*> behind;
+      for (auto it = first; it != patches->end(); ++it) behind.push_back(&*it);
+      for (auto it = window_from; it != window_.end(); ++it) behind.push_back(&*it);
       m->op_in_flight = false;
       ApplyOp(*m, std::move(w.op->second), behind);
     } else {
+      std::vector<Patch> behind(first, patches->end());
+      behind.insert(behind.end(), window_from, window_.end());
       Enqueue(Pending{head_, CatchUp{peer, channel, OtCatchUp(*m, channel, seq, behind)}});
     }
   }

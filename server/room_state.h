@@ -174,7 +174,12 @@ class RoomState {
   // The patches of seqs (seq, head_], or false when the window does not
   // reach back that far.
   bool PatchesSince(uint64_t seq, std::vector<Patch>* out) const;
-  void ApplyOp(Member& member, OpMsg msg, const std::vector<Patch>& behind);
+  // The same, pointing into the window instead of copying: an op in a busy
+  // room is rebased over hundreds of patches, and copying them cost more
+  // than transforming. Valid until the window changes.
+  bool WindowSince(uint64_t seq, std::vector<const Patch*>* out) const;
+  // Rebases `msg` over `behind` (oldest first) and applies it.
+  void ApplyOp(Member& member, OpMsg msg, const std::vector<const Patch*>& behind);
   void Accept(Member& author, uint64_t ref, std::string change_bytes, Patch patch);
   void AckUnchanged(const Member& author, uint64_t ref);
   std::vector<Frame> OtCatchUp(const Member& member, uint16_t channel, uint64_t seq,
