@@ -5,6 +5,11 @@
 // head and the body back to back, so relaying one change to N sessions
 // costs one encoding and N small copies of a head.
 //
+// A Frame may also carry a run of whole messages that a room encoded once
+// for every member on the same channel (`messages` of them, in
+// body[body_offset, body_offset + body_size)); the session counts them
+// into its `batch`.
+//
 // Peer is what a room needs from a member session: a thread-safe way to
 // queue frames and to drop the session when the room cannot go on.
 //
@@ -26,17 +31,27 @@ struct ProtocolError;  // protocol.h
 
 struct Frame {
   static constexpr size_t kMaxHead = 16;
+  static constexpr uint32_t kWholeBody = UINT32_MAX;
   std::array<char, kMaxHead> head{};
   uint8_t head_len = 0;
+  // Whole messages in the frame: 1, or a run's count (then head is empty).
+  uint32_t messages = 1;
   std::shared_ptr<const std::string> body;  // May be null (no further fields).
+  uint32_t body_offset = 0;
+  uint32_t body_size = kWholeBody;  // kWholeBody: to the body's end.
   // Part of a catch-up (what a member lacked when it opened the document):
   // however large, it is what the client asked for, so it does not count
   // against a session's slow-reader cap; what follows it does.
   bool catch_up = false;
 
   std::string_view Head() const { return {head.data(), head_len}; }
-  size_t size() const { return head_len + (body ? body->size() : 0); }
-  // Head and body in one string (tests, the fuzzer, small sends).
+  std::string_view Body() const {
+    if (!body) return {};
+    return std::string_view(*body).substr(body_offset, body_size);
+  }
+  size_t size() const { return head_len + Body().size(); }
+  // The frame as one WebSocket message (a `batch` when it holds several):
+  // tests, the fuzzer, small sends.
   std::string Bytes() const;
 };
 

@@ -4,6 +4,7 @@
 // (exit 0); SIGHUP reads the JWT secret files again (rotation).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <ctime>
@@ -27,6 +28,7 @@ struct Extra {
   std::string durability = "sync";
   int ping_ms = 0, evict_ms = 0, handshake_ms = 0, idle_ms = 0, heartbeat_ms = 0, stats_ms = 0;
   int presence_ms = 0, presence_ttl_ms = 0;
+  double batch_max_ms = 0;
   int64_t grace_s = 0, leeway_s = 0;
   std::string port_file;
   std::string log_format = "logfmt", log_level = "info";
@@ -158,6 +160,16 @@ void AddFlags(CLI::App& app, ServerOptions& o, Extra& x) {
       ->envname("QUIRE_PING_MS")
       ->check(CLI::Range(10, 3600000))
       ->capture_default_str();
+  app.add_option("--room-write-rate", o.room_write_rate,
+                 "Socket writes per second a room may cause: it writes and delivers what it "
+                 "accepted at most every (members / this) seconds (0: each change at once)")
+      ->envname("QUIRE_ROOM_WRITE_RATE")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--batch-max-ms", x.batch_max_ms, "The longest a room waits to write and deliver")
+      ->envname("QUIRE_BATCH_MAX_MS")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
   app.add_option("--evict-after-ms", evict_ms, "Drop a document from memory when idle this long")
       ->envname("QUIRE_EVICT_AFTER_MS")
       ->check(CLI::Range(0, 86400000))
@@ -209,6 +221,7 @@ int main(int argc, char** argv) {
   x.presence_ttl_ms = static_cast<int>(options.presence_ttl.count());
   x.grace_s = options.auth.previous_grace.count();
   x.leeway_s = options.auth.leeway.count();
+  x.batch_max_ms = static_cast<double>(options.batch_max.count()) / 1000.0;
   CLI::App app{"quire-server: the Quire collaborative editing server"};
   AddFlags(app, options, x);
   CLI11_PARSE(app, argc, argv);
@@ -227,6 +240,15 @@ int main(int argc, char** argv) {
   if (quire::Status s = quire::server::InitLog(x.log_format, x.log_level); !s.ok()) {
     std::cerr << "quire-server: " << s.message() << "\n";
     return 2;
+  }
+  options.batch_max = std::chrono::microseconds(static_cast<int64_t>(x.batch_max_ms * 1000));
+
+  // One descriptor per connection: take the most the hard limit allows
+  // (a default soft limit of 1024 would cap the server far below what it
+  // carries).
+  if (rlimit r{}; getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
   }
 
   // Signals are taken by sigwait below, on this thread only: block them

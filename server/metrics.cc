@@ -250,8 +250,8 @@ void Metrics::MessageIn(uint8_t type, size_t bytes) {
   impl_->in_bytes[type]->Increment(static_cast<double>(bytes));
 }
 
-void Metrics::MessageOut(uint8_t type, size_t bytes) {
-  impl_->out_messages[type]->Increment();
+void Metrics::MessageOut(uint8_t type, size_t bytes, uint64_t count) {
+  impl_->out_messages[type]->Increment(static_cast<double>(count));
   impl_->out_bytes[type]->Increment(static_cast<double>(bytes));
 }
 
@@ -318,12 +318,22 @@ std::string Metrics::Scrape(const ScrapeInputs& in) {
 void SessionMeter::EditArrived(uint16_t channel, uint64_t ref) {
   if (metrics_ == nullptr) return;
   std::lock_guard<std::mutex> lock(mu_);
-  if (pending_.size() == kMaxPending) pending_.pop_front();
+  if (pending_.size() == kMaxPending) pending_.erase(pending_.begin());
   pending_.push_back(Pending{channel, ref, std::chrono::steady_clock::now()});
 }
 
 void SessionMeter::Sent(const Frame& frame) {
-  if (metrics_ == nullptr || frame.head_len < 2) return;
+  if (metrics_ == nullptr) return;
+  if (frame.head_len == 0 && frame.messages > 0) {
+    // A slice of a room's run (relay_run.h): whole relays of one type, each
+    // a msgpack array whose second byte is its type.
+    const std::string_view body = frame.Body();
+    if (body.size() >= 2 && (static_cast<uint8_t>(body[0]) & 0xf0) == 0x90) {
+      metrics_->MessageOut(static_cast<uint8_t>(body[1]), body.size(), frame.messages);
+    }
+    return;
+  }
+  if (frame.head_len < 2) return;
   const uint8_t type = static_cast<uint8_t>(frame.head[1]);
   metrics_->MessageOut(type, frame.size());
   if (type != 24) return;  // ack

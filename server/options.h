@@ -54,6 +54,12 @@ struct ServerOptions {
   // once), and a member that sent nothing for presence_ttl is dropped.
   std::chrono::milliseconds presence_interval{50};
   std::chrono::milliseconds presence_ttl{30000};
+  // A room writes the changes it accepted to the store, and then delivers
+  // them, at most once per interval: its members / room_write_rate (the
+  // socket writes a room may cause per second), at most batch_max; 0: each
+  // change at once. docs/server.md, "Batching".
+  double room_write_rate = 10000;
+  std::chrono::microseconds batch_max{100000};
   // A room with no members is dropped from memory after this long.
   std::chrono::milliseconds evict_after{30000};
   // Time a new connection has to finish its HTTP request / WebSocket

@@ -67,8 +67,9 @@ void PackOptional(wire::Packer& pk, const std::optional<T>& v) {
 // ---- Encoders ----
 
 std::string Frame::Bytes() const {
-  std::string out(Head());
-  if (body) out += *body;
+  std::string out = messages > 1 ? BatchHead(messages) : std::string();
+  out += Head();
+  out += Body();
   return out;
 }
 

@@ -37,7 +37,8 @@ Room::Room(ServerContext& ctx, std::string name)
       name_(std::move(name)),
       strand_(asio::make_strand(*ctx.io)),
       idle_timer_(strand_),
-      presence_timer_(strand_) {}
+      presence_timer_(strand_),
+      commit_timer_(strand_) {}
 
 // ---- Loading ----
 
@@ -243,24 +244,62 @@ void Room::AfterEvent() {
 // ---- RoomHost ----
 
 void Room::Append(uint64_t seq, storage::NewChange change) {
+  to_commit_.push_back(std::move(change));
+  to_commit_last_ = seq;
+  ScheduleCommit();
+}
+
+// The room's cadence: a change that finds the room quiet goes to the store
+// at once; those that follow within the interval wait for one write
+// together, and their acks and relays then go out as one run (RelayRun).
+// Each run costs a socket write per member, so the interval grows with
+// the room (members / room_write_rate, at most batch_max): a room's
+// writes stay bounded however many type in it, and a small room's
+// changes wait for little or nothing.
+std::chrono::microseconds Room::BatchInterval() const {
+  const ServerOptions& o = ctx_.options;
+  if (o.room_write_rate <= 0 || !state_) return std::chrono::microseconds(0);
+  const double us = 1e6 * static_cast<double>(state_->member_count()) / o.room_write_rate;
+  return std::min(o.batch_max, std::chrono::microseconds(static_cast<int64_t>(us)));
+}
+
+void Room::ScheduleCommit() {
+  if (commit_armed_) return;  // The timer takes it.
+  const auto interval = BatchInterval();
+  const auto due = last_commit_ + interval;
+  if (interval.count() == 0 || std::chrono::steady_clock::now() >= due) return Commit();
+  commit_armed_ = true;
+  commit_timer_.expires_at(due);
+  commit_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->commit_armed_ = false;
+    if (!ec) self->Commit();
+  });
+}
+
+void Room::Commit() {
+  if (to_commit_.empty()) return;
+  last_commit_ = std::chrono::steady_clock::now();
+  const uint64_t last = to_commit_last_;
+  const uint64_t first = last + 1 - to_commit_.size();
   std::vector<storage::AppendRequest> batch(1);
   batch[0].doc = name_;
-  batch[0].changes.push_back(std::move(change));
+  batch[0].changes = std::move(to_commit_);
+  to_commit_.clear();
   ctx_.store->AppendAsync(
-      std::move(batch), [self = shared_from_this(), seq, started = std::chrono::steady_clock::now()](
-                            Result<std::vector<uint64_t>> r) {
+      std::move(batch), [self = shared_from_this(), first, last,
+                         started = std::chrono::steady_clock::now()](Result<std::vector<uint64_t>> r) {
         // On the store's writer thread: hand the result to the strand.
         if (self->ctx_.metrics != nullptr) {
           self->ctx_.metrics->StorageWrite(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         }
-        Status s = !r.ok()          ? r.status()
-                   : (*r)[0] == seq ? Status::Ok()
-                                    : Status(StatusCode::kInternal,
-                                             "the store gave seq " + std::to_string((*r)[0]) +
-                                                 ", the room expected " + std::to_string(seq));
-        asio::post(self->strand_, [self, seq, s = std::move(s)] {
-          self->state_->OnAppended(seq, s);
+        Status s = !r.ok()            ? r.status()
+                   : (*r)[0] == first ? Status::Ok()
+                                      : Status(StatusCode::kInternal,
+                                               "the store gave seq " + std::to_string((*r)[0]) +
+                                                   ", the room expected " + std::to_string(first));
+        asio::post(self->strand_, [self, last, s = std::move(s)] {
+          self->state_->OnAppendedThrough(last, s);
           self->AfterEvent();
         });
       });

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -64,6 +65,11 @@ class Room : public RoomHost, public std::enable_shared_from_this<Room> {
     crdt::TextDoc doc{crdt::AgentId{0}};
   };
 
+  // Store writes: Append gathers, Commit hands what it gathered to the
+  // store as one write, at most once per ServerOptions::batch_interval.
+  void ScheduleCommit();
+  void Commit();
+  std::chrono::microseconds BatchInterval() const;
   void StartLoading();
   Result<Loaded> LoadFromStore();
   void OnLoaded(Result<Loaded> loaded);
@@ -82,6 +88,11 @@ class Room : public RoomHost, public std::enable_shared_from_this<Room> {
   boost::asio::steady_timer idle_timer_;
   boost::asio::steady_timer presence_timer_;
   bool presence_armed_ = false;
+  boost::asio::steady_timer commit_timer_;
+  bool commit_armed_ = false;
+  std::vector<storage::NewChange> to_commit_;  // Accepted, not yet handed to the store.
+  uint64_t to_commit_last_ = 0;                // The seq of the last of them.
+  std::chrono::steady_clock::time_point last_commit_{};
   std::optional<RoomState> state_;
   bool loading_ = true;
   Status load_error_;

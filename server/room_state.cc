@@ -20,13 +20,6 @@ size_t PatchBytes(const Patch& p) {
   return n;
 }
 
-std::vector<ot::TextOp> Ops(const std::vector<Patch>& patches) {
-  std::vector<ot::TextOp> ops;
-  ops.reserve(patches.size());
-  for (const Patch& p : patches) ops.push_back(p.op);
-  return ops;
-}
-
 }  // namespace
 
 RoomState::RoomState(std::string name, uint64_t epoch, uint64_t head, crdt::TextDoc doc,
@@ -128,7 +121,10 @@ std::vector<Frame> RoomState::CrdtCatchUp(const Member& member, const OpenMsg& o
 void RoomState::RequestHistory(uint64_t from) {
   if (history_requested_) return;  // OnHistory asks again for what is left.
   history_requested_ = true;
-  host_->LoadHistory(from, head_);
+  // Only what is durable is in the log: a room writes on a cadence, so the
+  // seqs after durable_ may not be in the store yet. OnHistory takes them
+  // from the window (or asks again once the window has moved past).
+  host_->LoadHistory(from, durable_);
 }
 
 void RoomState::LeavePresence(const Member& m) {
@@ -229,8 +225,8 @@ void RoomState::Op(const Peer* peer, OpMsg msg) {
                      msg.channel, msg.ref);
   }
   if (msg.agent_seq < agent_next) return AckUnchanged(*m, msg.ref);  // Applied before.
-  std::vector<Patch> behind;
-  if (!PatchesSince(msg.base_seq, &behind)) {
+  std::vector<const Patch*> behind;
+  if (!WindowSince(msg.base_seq, &behind)) {
     m->op_in_flight = true;
     const uint64_t from = msg.base_seq;
     waiting_.push_back(Waiting{std::nullopt, std::make_pair(m->info.peer, std::move(msg))});
@@ -240,11 +236,16 @@ void RoomState::Op(const Peer* peer, OpMsg msg) {
   ApplyOp(*m, std::move(msg), behind);
 }
 
-void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<Patch>& behind) {
+void RoomState::ApplyOp(Member& m, OpMsg msg, const std::vector<const Patch*>& behind) {
   const std::shared_ptr<Peer>& p = m.info.peer;
   // ShareDB's server convention: an incoming op goes left of (before) what
-  // the server accepted first at the same place.
-  ot::TextOp op = ot::Rebase(std::move(msg.op), Ops(behind));
+  // the server accepted first at the same place (ot::Rebase, over pointers).
+  ot::TextOp op = std::move(msg.op);
+  ot::TextOp scratch;
+  for (const Patch* h : behind) {
+    ot::Transform(op, h->op, ot::Side::kLeft, &scratch);
+    std::swap(op, scratch);
+  }
   if (op.BaseLength() > doc_.size()) {
     m.op_in_flight = false;
     return SendError(p, ErrorCode::kDoesNotFit,
@@ -302,6 +303,18 @@ void RoomState::RememberPatch(Patch patch) {
   }
 }
 
+bool RoomState::WindowSince(uint64_t seq, std::vector<const Patch*>* out) const {
+  const uint64_t oldest = head_ - window_.size();  // Patches cover (oldest, head_].
+  if (seq < oldest) return false;
+  out->clear();
+  out->reserve(head_ - seq);
+  for (auto it = window_.begin() + static_cast<std::ptrdiff_t>(seq - oldest); it != window_.end();
+       ++it) {
+    out->push_back(&*it);
+  }
+  return true;
+}
+
 bool RoomState::PatchesSince(uint64_t seq, std::vector<Patch>* out) const {
   const uint64_t oldest = head_ - window_.size();  // Patches cover (oldest, head_].
   if (seq < oldest) return false;
@@ -320,6 +333,13 @@ void RoomState::Drain() {
   while (!pipeline_.empty() && pipeline_.front().seq <= durable_) {
     Pending p = std::move(pipeline_.front());
     pipeline_.pop_front();
+    if (Accepted* a = std::get_if<Accepted>(&p.item); a != nullptr && a->changed) {
+      // Gathered: everything durable now goes to each member as one run.
+      run_.Add(RelayRun::Entry{p.seq, a->author.get(), a->channel, a->ref, a->agent_next,
+                               std::move(a->change_body), std::move(a->op_body)});
+      continue;
+    }
+    FlushRun();  // What came before goes first.
     if (Accepted* a = std::get_if<Accepted>(&p.item)) {
       Deliver(*a, p.seq);
     } else if (PresenceFlush* flush = std::get_if<PresenceFlush>(&p.item)) {
@@ -339,6 +359,15 @@ void RoomState::Drain() {
       }
     }
   }
+  FlushRun();
+}
+
+void RoomState::FlushRun() {
+  if (run_.empty()) return;
+  for (Member& m : members_) {
+    if (m.live && run_.SendTo(*m.info.peer, m.info.channel, m.info.mode)) m.op_in_flight = false;
+  }
+  run_.Clear();
 }
 
 void RoomState::Deliver(Accepted& a, uint64_t seq) {
@@ -360,6 +389,12 @@ void RoomState::Deliver(Accepted& a, uint64_t seq) {
 void RoomState::OnAppended(uint64_t seq, const Status& status) {
   if (broken_) return;
   if (!status.ok() || seq != durable_ + 1) return Break();
+  OnAppendedThrough(seq, status);
+}
+
+void RoomState::OnAppendedThrough(uint64_t seq, const Status& status) {
+  if (broken_) return;
+  if (!status.ok() || seq <= durable_ || seq > head_) return Break();
   durable_ = seq;
   Drain();
 }
@@ -379,6 +414,10 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
   if (broken_) return;
   std::vector<Waiting> waiting = std::move(waiting_);
   waiting_.clear();
+  // Those that came while the log was read, from an older seq than it was
+  // read from: they wait for another read.
+  std::vector<Waiting> later;
+  uint64_t later_from = UINT64_MAX;
   for (size_t i = 0; i < waiting.size(); ++i) {
     Waiting& w = waiting[i];
     const uint64_t seq = w.open ? w.open->second.seq : w.op->second.base_seq;
@@ -386,7 +425,12 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
     const uint16_t channel = w.open ? w.open->second.channel : w.op->second.channel;
     Member* m = Find(peer.get(), channel);
     if (m == nullptr) continue;  // Closed meanwhile.
-    if (!patches.ok() || seq < from) {
+    if (patches.ok() && seq < from) {
+      later_from = std::min(later_from, seq);
+      later.push_back(std::move(w));
+      continue;
+    }
+    if (!patches.ok()) {
       const std::optional<uint64_t> ref =
           w.op ? std::optional<uint64_t>(w.op->second.ref) : std::nullopt;
       if (w.open) {
@@ -407,19 +451,29 @@ void RoomState::OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>>
     if (to < oldest) {
       waiting_.assign(std::make_move_iterator(waiting.begin() + static_cast<std::ptrdiff_t>(i)),
                       std::make_move_iterator(waiting.end()));
-      RequestHistory(from);
+      waiting_.insert(waiting_.end(), std::make_move_iterator(later.begin()),
+                      std::make_move_iterator(later.end()));
+      RequestHistory(std::min(from, later_from));
       return;
     }
-    std::vector<Patch> behind(patches->begin() + static_cast<std::ptrdiff_t>(seq - from),
-                              patches->end());
-    behind.insert(behind.end(), window_.begin() + static_cast<std::ptrdiff_t>(to - oldest),
-                  window_.end());
+    const auto first = patches->begin() + static_cast<std::ptrdiff_t>(seq - from);
+    const auto window_from = window_.begin() + static_cast<std::ptrdiff_t>(to - oldest);
     if (w.op) {
+      std::vector<const Patch*> behind;
+      for (auto it = first; it != patches->end(); ++it) behind.push_back(&*it);
+      for (auto it = window_from; it != window_.end(); ++it) behind.push_back(&*it);
       m->op_in_flight = false;
       ApplyOp(*m, std::move(w.op->second), behind);
     } else {
+      std::vector<Patch> behind(first, patches->end());
+      behind.insert(behind.end(), window_from, window_.end());
       Enqueue(Pending{head_, CatchUp{peer, channel, OtCatchUp(*m, channel, seq, behind)}});
     }
+  }
+  if (!later.empty()) {
+    waiting_.insert(waiting_.end(), std::make_move_iterator(later.begin()),
+                    std::make_move_iterator(later.end()));
+    RequestHistory(later_from);
   }
 }
 

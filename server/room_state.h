@@ -31,6 +31,7 @@
 #include "presence/presence.h"
 #include "server/frame.h"
 #include "server/protocol.h"
+#include "server/relay_run.h"
 #include "storage/store.h"
 
 namespace quire::server {
@@ -120,6 +121,9 @@ class RoomState {
   size_t present() const { return presence_.size(); }
 
   void OnAppended(uint64_t seq, const Status& status);
+  // OnAppended for every seq up to `seq` at once (one store write that
+  // held several): what they release goes out as one run.
+  void OnAppendedThrough(uint64_t seq, const Status& status);
   void OnHistory(uint64_t from, uint64_t to, Result<std::vector<Patch>> patches);
 
   size_t MemoryUsage() const;
@@ -170,7 +174,12 @@ class RoomState {
   // The patches of seqs (seq, head_], or false when the window does not
   // reach back that far.
   bool PatchesSince(uint64_t seq, std::vector<Patch>* out) const;
-  void ApplyOp(Member& member, OpMsg msg, const std::vector<Patch>& behind);
+  // The same, pointing into the window instead of copying: an op in a busy
+  // room is rebased over hundreds of patches, and copying them cost more
+  // than transforming. Valid until the window changes.
+  bool WindowSince(uint64_t seq, std::vector<const Patch*>* out) const;
+  // Rebases `msg` over `behind` (oldest first) and applies it.
+  void ApplyOp(Member& member, OpMsg msg, const std::vector<const Patch*>& behind);
   void Accept(Member& author, uint64_t ref, std::string change_bytes, Patch patch);
   void AckUnchanged(const Member& author, uint64_t ref);
   std::vector<Frame> OtCatchUp(const Member& member, uint16_t channel, uint64_t seq,
@@ -188,6 +197,7 @@ class RoomState {
   void Enqueue(Pending pending);
   void Drain();
   void Deliver(Accepted& a, uint64_t seq);
+  void FlushRun();  // Sends run_ to every live member.
   void Break();
   void RememberPatch(Patch patch);
 
@@ -206,6 +216,7 @@ class RoomState {
   std::deque<Patch> window_;
   size_t window_bytes_ = 0;
   std::vector<Waiting> waiting_;  // Ops behind the window, until OnHistory.
+  RelayRun run_;  // Durable changes Drain() is gathering for one delivery.
   bool history_requested_ = false;
   presence::RoomPresence presence_;
 };

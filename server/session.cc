@@ -1,5 +1,7 @@
 #include "server/session.h"
 
+#include <cstring>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -19,9 +21,6 @@ namespace websocket = beast::websocket;
 
 namespace {
 
-// A read buffer grown by a large message is given back past this size, so
-// an idle connection holds little memory.
-constexpr size_t kKeepReadBuffer = 16 << 10;
 // Protocol errors (codes 100-299) a session may earn per minute.
 constexpr size_t kMaxViolations = 20;
 constexpr auto kViolationWindow = std::chrono::minutes(1);
@@ -44,7 +43,7 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 Session::Session(ServerContext& ctx, beast::tcp_stream stream, Handshake handshake)
     : ctx_(ctx),
       id_(ctx.next_session_id.fetch_add(1)),
-      ws_(std::move(stream)),
+      ws_(stream.release_socket()),
       ping_timer_(ws_.get_executor()),
       guard_timer_(ws_.get_executor()),
       guard_(ctx, id_, std::move(handshake), std::chrono::steady_clock::now()),
@@ -63,7 +62,6 @@ void Session::Start(Request request) {
 
 asio::awaitable<void> Session::Run(Request request) {
   std::shared_ptr<Session> self = shared_from_this();  // Alive until the loop ends.
-  beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout{ctx_.options.handshake_timeout,
                                                  websocket::stream_base::none(), false});
   ws_.set_option(websocket::stream_base::decorator(
@@ -77,6 +75,7 @@ asio::awaitable<void> Session::Run(Request request) {
 
   beast::error_code ec;
   co_await ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  request = Request();  // Its headers are not needed again.
   if (ec) {
     Ended();
     co_return;
@@ -85,19 +84,32 @@ asio::awaitable<void> Session::Run(Request request) {
   StartPings();
   ArmGuard();
   for (;;) {
-    co_await ws_.async_read(buffer_, asio::redirect_error(asio::use_awaitable, ec));
+    // A message that fits small_ is handled from it; one that does not is
+    // gathered in large_ (Beast's message size limit bounds it).
+    const size_t n = co_await ws_.async_read_some(asio::buffer(small_),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
+    std::string_view message(small_.data(), n);
+    if (!ws_.is_message_done() || large_.size() > 0) {
+      auto out = large_.prepare(n);
+      std::memcpy(out.data(), small_.data(), n);
+      large_.commit(n);
+      while (!ws_.is_message_done()) {
+        co_await ws_.async_read_some(large_, 0, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      if (ec) break;
+      message = std::string_view(static_cast<const char*>(large_.cdata().data()), large_.size());
+    }
     missed_pongs_ = 0;
     if (!ws_.got_binary()) {
       SendError(ProtocolError{ErrorCode::kTextFrame, "text messages are not part of the protocol",
                               std::nullopt, std::nullopt},
                 std::nullopt);
     } else {
-      const auto data = buffer_.cdata();
-      Handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      Handle(message);
     }
-    buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > kKeepReadBuffer) buffer_.shrink_to_fit();
+    if (large_.capacity() > 0) large_ = beast::flat_buffer();
   }
   Ended();
 }
@@ -410,9 +422,7 @@ void Session::StartPings() {
 void Session::CountViolation() {
   const auto now = std::chrono::steady_clock::now();
   violations_.push_back(now);
-  while (!violations_.empty() && now - violations_.front() > kViolationWindow) {
-    violations_.pop_front();
-  }
+  std::erase_if(violations_, [&](auto t) { return now - t > kViolationWindow; });
   if (violations_.size() > kMaxViolations) CloseAfterFlush(CloseCode::kViolations);
 }
 
@@ -486,13 +496,16 @@ void Session::Flush() {
     writing_.swap(queue_);
   }
   buffers_.clear();
-  if (writing_.size() > 1) {
-    batch_head_ = BatchHead(writing_.size());
+  size_t messages = 0;
+  for (const Frame& f : writing_) messages += f.messages;
+  if (messages > 1) {
+    batch_head_ = BatchHead(messages);
     buffers_.push_back(asio::buffer(batch_head_));
   }
   for (const Frame& f : writing_) {
-    buffers_.push_back(asio::buffer(f.head.data(), f.head_len));
-    if (f.body && !f.body->empty()) buffers_.push_back(asio::buffer(*f.body));
+    if (f.head_len > 0) buffers_.push_back(asio::buffer(f.head.data(), f.head_len));
+    const std::string_view body = f.Body();
+    if (!body.empty()) buffers_.push_back(asio::buffer(body.data(), body.size()));
   }
   ws_.async_write(buffers_, [self = shared_from_this()](const boost::system::error_code& ec,
                                                        size_t bytes) { self->OnWrite(ec, bytes); });
@@ -533,7 +546,7 @@ void Session::CloseNow(CloseCode code) {
   if (code == CloseCode::kPingTimeout) {
     // Nobody is there to read a close frame.
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    ws_.next_layer().close(ignored);
     return;
   }
   ws_.async_close(websocket::close_reason(static_cast<uint16_t>(code)),

@@ -17,8 +17,8 @@
 #ifndef QUIRE_SERVER_SESSION_H_
 #define QUIRE_SERVER_SESSION_H_
 
+#include <array>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -103,9 +104,17 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
 
   ServerContext& ctx_;
   const uint64_t id_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer buffer_;
+  // On the bare socket: the WebSocket layer has its own timeouts, and
+  // tcp_stream's would cost every idle connection its timers.
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
   boost::asio::steady_timer ping_timer_;
+  // Reading (docs/server.md, "Memory"): a message that fits `small_` (nearly
+  // all do) is read into it; a larger one grows `large_`, which is given
+  // back once the message is handled. So an idle connection holds no read
+  // buffer.
+  static constexpr size_t kSmallRead = 128;
+  std::array<char, kSmallRead> small_;
+  boost::beast::flat_buffer large_;
   boost::asio::steady_timer guard_timer_;
   SessionGuard guard_;
   SessionMeter meter_;
@@ -121,7 +130,9 @@ class Session : public Peer, public std::enable_shared_from_this<Session> {
   int missed_pongs_ = 0;
   size_t message_bytes_ = 0;  // Of the message being handled.
   std::optional<CloseCode> closed_with_;
-  std::deque<std::chrono::steady_clock::time_point> violations_;
+  // A vector, not a deque: an empty std::deque allocates ~600 bytes, which
+  // every idle connection would pay for (docs/server.md, "Memory").
+  std::vector<std::chrono::steady_clock::time_point> violations_;
   std::vector<Frame> writing_;  // The frames of the write in flight.
   std::vector<boost::asio::const_buffer> buffers_;
   std::string batch_head_;

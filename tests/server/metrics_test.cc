@@ -82,6 +82,32 @@ TEST(MetricsTest, AckLatencyRunsFromArrivalToAck) {
   EXPECT_FALSE(LatencyBuckets::QuantileMs(zero, zero, 0.5).has_value());
 }
 
+// A room's run goes to a member as one frame of several relays with no
+// head (server/relay_run.h): each of them is counted, by its type.
+TEST(MetricsTest, EveryRelayOfARunIsCounted) {
+  Metrics m;
+  SessionMeter meter(&m);
+  auto body = std::make_shared<std::string>();
+  for (uint64_t seq : {5, 6, 7}) {
+    ot::TextOp op;
+    op.Insert("x");
+    *body += RelayFrame(MsgType::kRemoteOp, 1, RemoteOpBody(seq, op, crdt::Id{crdt::AgentId{2}, seq}))
+                 .Bytes();
+  }
+  Frame run;
+  run.body = body;
+  run.messages = 3;
+  meter.Sent(run);
+  meter.Sent(AckFrame(1, 9, 8, 1));
+  std::string error;
+  auto after = test::ParsePrometheusText(m.Scrape({}), &error);
+  ASSERT_TRUE(after) << error;
+  EXPECT_EQ(after->Get("quire_messages_sent_total{type=\"remote_op\"}"), 3);
+  EXPECT_EQ(after->Get("quire_sent_bytes_total{type=\"remote_op\"}"),
+            static_cast<double>(body->size()));
+  EXPECT_EQ(after->Get("quire_messages_sent_total{type=\"ack\"}"), 1);
+}
+
 TEST(MetricsTest, InspectFrameReadsAcks) {
   const FrameInfo info = InspectFrame(AckFrame(65535, uint64_t{1} << 40, 9, 1));
   EXPECT_EQ(info.type, 24);
