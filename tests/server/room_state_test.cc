@@ -69,11 +69,12 @@ class RoomStateTest : public ::testing::Test {
     return peer;
   }
   // Makes every queued append durable, in order.
-  void Persist() {
+  void Persist() { Persist(room_); }
+  void Persist(RoomState& room) {
     while (!host_.appends.empty()) {
       const uint64_t seq = host_.appends.front().first;
       host_.appends.pop_front();
-      room_.OnAppended(seq, Status::Ok());
+      room.OnAppended(seq, Status::Ok());
     }
   }
   void SendChange(const std::shared_ptr<FakePeer>& peer, const crdt::Change& c, uint64_t ref) {
@@ -92,6 +93,51 @@ class RoomStateTest : public ::testing::Test {
 
   FakeHost host_;
   RoomState room_;
+};
+
+// A room whose window keeps only two ops, so that an op made at an older
+// seq must wait for the store's log.
+class SmallWindowTest : public RoomStateTest {
+ protected:
+  static RoomLimits TwoOps() {
+    RoomLimits limits;
+    limits.history_ops = 2;
+    return limits;
+  }
+  SmallWindowTest() : room("doc", 7, 0, crdt::TextDoc(crdt::AgentId{0}), &host_, TwoOps()) {}
+
+  std::shared_ptr<FakePeer> JoinOt(uint64_t agent, uint64_t session) {
+    auto peer = std::make_shared<FakePeer>();
+    OpenMsg open;
+    open.channel = 1;
+    open.mode = Mode::kOt;
+    room.Open(MemberInfo{peer, 1, Mode::kOt, crdt::AgentId{agent}, "u", session, "p"}, open);
+    return peer;
+  }
+  // `author` (agent 90) types "a" `n` times at the head; the first
+  // `durable` ops become durable (all by default). Returns the log.
+  std::vector<Patch> TypeA(FakePeer* author, int n, int durable = -1) {
+    std::vector<Patch> log;
+    for (int i = 0; i < n; ++i) {
+      OpMsg m = OpAt(static_cast<uint64_t>(i), "a");
+      m.ref = static_cast<uint64_t>(i);
+      m.agent_seq = static_cast<uint64_t>(i);
+      log.push_back(Patch{m.op, crdt::Id{crdt::AgentId{90}, static_cast<uint64_t>(i)}});
+      room.Op(author, std::move(m));
+      if (durable < 0 || i < durable) Persist(room);
+    }
+    return log;
+  }
+  static OpMsg OpAt(uint64_t base, const char* text) {
+    OpMsg m;
+    m.channel = 1;
+    m.ref = 1;
+    m.base_seq = base;
+    m.op.Insert(text);
+    return m;
+  }
+
+  RoomState room;
 };
 
 TEST_F(RoomStateTest, NothingLeavesTheRoomBeforeItIsDurable) {
@@ -232,47 +278,16 @@ TEST_F(RoomStateTest, AFailedWriteFailsEveryMemberAndBreaksTheRoom) {
   EXPECT_TRUE(b->All<RemoteOpMsg>().empty());
 }
 
-TEST_F(RoomStateTest, AnOpBehindTheWindowWaitsForTheLog) {
-  RoomLimits small;
-  small.history_ops = 2;
-  RoomState room("doc", 7, 0, crdt::TextDoc(crdt::AgentId{0}), &host_, small);
-  auto a = std::make_shared<FakePeer>();
-  auto b = std::make_shared<FakePeer>();
-  OpenMsg open;
-  open.channel = 1;
-  open.mode = Mode::kOt;
-  room.Open(MemberInfo{a, 1, Mode::kOt, crdt::AgentId{90}, "u", 1, "a"}, open);
-  room.Open(MemberInfo{b, 1, Mode::kOt, crdt::AgentId{91}, "u", 2, "b"}, open);
-  std::vector<Patch> log;
-  for (int i = 0; i < 4; ++i) {
-    OpMsg m;
-    m.channel = 1;
-    m.ref = static_cast<uint64_t>(i);
-    m.base_seq = static_cast<uint64_t>(i);
-    m.op.Insert("a");
-    m.agent_seq = static_cast<uint64_t>(i);
-    log.push_back(Patch{m.op, crdt::Id{crdt::AgentId{90}, static_cast<uint64_t>(i)}});
-    room.Op(a.get(), std::move(m));
-    while (!host_.appends.empty()) {
-      const uint64_t seq = host_.appends.front().first;
-      host_.appends.pop_front();
-      room.OnAppended(seq, Status::Ok());
-    }
-  }
+TEST_F(SmallWindowTest, AnOpBehindTheWindowWaitsForTheLog) {
+  auto a = JoinOt(90, 1);
+  auto b = JoinOt(91, 2);
+  const std::vector<Patch> log = TypeA(a.get(), 4);
   // b is at seq 0; the window holds seqs 3 and 4 only.
-  OpMsg m;
-  m.channel = 1;
-  m.ref = 1;
-  m.op.Insert("b");
-  room.Op(b.get(), std::move(m));
+  room.Op(b.get(), OpAt(0, "b"));
   ASSERT_EQ(host_.history.size(), 1u);
   EXPECT_EQ(host_.history[0], (std::pair<uint64_t, uint64_t>(0, 4)));
   room.OnHistory(0, 4, log);
-  while (!host_.appends.empty()) {
-    const uint64_t seq = host_.appends.front().first;
-    host_.appends.pop_front();
-    room.OnAppended(seq, Status::Ok());
-  }
+  Persist(room);
   EXPECT_EQ(room.doc().Text(), "baaaa");
   ASSERT_EQ(b->All<AckMsg>().size(), 1u);
   EXPECT_EQ(b->All<AckMsg>()[0].seq, 5u);
@@ -281,49 +296,18 @@ TEST_F(RoomStateTest, AnOpBehindTheWindowWaitsForTheLog) {
 // A room writes on a cadence: what it accepted may not be in the log yet,
 // so history is rebuilt from the log only up to what is durable, and the
 // rest comes from the window.
-TEST_F(RoomStateTest, HistoryIsAskedOfTheLogOnlyUpToWhatIsDurable) {
-  RoomLimits small;
-  small.history_ops = 2;
-  RoomState room("doc", 7, 0, crdt::TextDoc(crdt::AgentId{0}), &host_, small);
-  auto a = std::make_shared<FakePeer>();
-  auto b = std::make_shared<FakePeer>();
-  OpenMsg open;
-  open.channel = 1;
-  open.mode = Mode::kOt;
-  room.Open(MemberInfo{a, 1, Mode::kOt, crdt::AgentId{90}, "u", 1, "a"}, open);
-  room.Open(MemberInfo{b, 1, Mode::kOt, crdt::AgentId{91}, "u", 2, "b"}, open);
-  std::vector<Patch> log;
-  for (int i = 0; i < 4; ++i) {
-    OpMsg m;
-    m.channel = 1;
-    m.ref = static_cast<uint64_t>(i);
-    m.base_seq = static_cast<uint64_t>(i);
-    m.op.Insert("a");
-    m.agent_seq = static_cast<uint64_t>(i);
-    log.push_back(Patch{m.op, crdt::Id{crdt::AgentId{90}, static_cast<uint64_t>(i)}});
-    room.Op(a.get(), std::move(m));
-    // Seqs 1 to 3 become durable; 4 is still being written (an OT
-    // author waits for its ack, so only its last op can be in flight).
-    while (i < 3 && !host_.appends.empty()) {
-      const uint64_t seq = host_.appends.front().first;
-      host_.appends.pop_front();
-      room.OnAppended(seq, Status::Ok());
-    }
-  }
+TEST_F(SmallWindowTest, HistoryIsAskedOfTheLogOnlyUpToWhatIsDurable) {
+  auto a = JoinOt(90, 1);
+  auto b = JoinOt(91, 2);
+  // Seqs 1 to 3 become durable; 4 is still being written (an OT author
+  // waits for its ack, so only its last op can be in flight).
+  const std::vector<Patch> log = TypeA(a.get(), 4, /*durable=*/3);
   ASSERT_EQ(room.durable(), 3u);
-  OpMsg m;
-  m.channel = 1;
-  m.ref = 1;
-  m.op.Insert("b");
-  room.Op(b.get(), std::move(m));  // At seq 0, behind the window (seqs 3 and 4).
+  room.Op(b.get(), OpAt(0, "b"));  // At seq 0, behind the window (seqs 3 and 4).
   ASSERT_EQ(host_.history.size(), 1u);
   EXPECT_EQ(host_.history[0], (std::pair<uint64_t, uint64_t>(0, 3)));
   room.OnHistory(0, 3, std::vector<Patch>(log.begin(), log.begin() + 3));
-  while (!host_.appends.empty()) {
-    const uint64_t seq = host_.appends.front().first;
-    host_.appends.pop_front();
-    room.OnAppended(seq, Status::Ok());
-  }
+  Persist(room);
   EXPECT_TRUE(b->Errors().empty());
   EXPECT_EQ(room.doc().Text(), "baaaa");
   ASSERT_EQ(b->All<AckMsg>().size(), 1u);
@@ -332,57 +316,22 @@ TEST_F(RoomStateTest, HistoryIsAskedOfTheLogOnlyUpToWhatIsDurable) {
 
 // An op from an older seq than the log is being read from waits for
 // another read instead of being refused.
-TEST_F(RoomStateTest, AnOlderOpArrivingDuringAHistoryReadWaitsForTheNext) {
-  RoomLimits small;
-  small.history_ops = 2;
-  RoomState room("doc", 7, 0, crdt::TextDoc(crdt::AgentId{0}), &host_, small);
-  auto a = std::make_shared<FakePeer>();
-  auto b = std::make_shared<FakePeer>();
-  auto c = std::make_shared<FakePeer>();
-  OpenMsg open;
-  open.channel = 1;
-  open.mode = Mode::kOt;
-  room.Open(MemberInfo{a, 1, Mode::kOt, crdt::AgentId{90}, "u", 1, "a"}, open);
-  room.Open(MemberInfo{b, 1, Mode::kOt, crdt::AgentId{91}, "u", 2, "b"}, open);
-  room.Open(MemberInfo{c, 1, Mode::kOt, crdt::AgentId{92}, "u", 3, "c"}, open);
-  auto settle = [&] {
-    while (!host_.appends.empty()) {
-      const uint64_t seq = host_.appends.front().first;
-      host_.appends.pop_front();
-      room.OnAppended(seq, Status::Ok());
-    }
-  };
-  std::vector<Patch> log;
-  for (int i = 0; i < 5; ++i) {
-    OpMsg m;
-    m.channel = 1;
-    m.ref = static_cast<uint64_t>(i);
-    m.base_seq = static_cast<uint64_t>(i);
-    m.op.Insert("a");
-    m.agent_seq = static_cast<uint64_t>(i);
-    log.push_back(Patch{m.op, crdt::Id{crdt::AgentId{90}, static_cast<uint64_t>(i)}});
-    room.Op(a.get(), std::move(m));
-    settle();
-  }
-  auto op_at = [](uint64_t base, const char* text) {
-    OpMsg m;
-    m.channel = 1;
-    m.ref = 1;
-    m.base_seq = base;
-    m.op.Insert(text);
-    return m;
-  };
-  room.Op(c.get(), op_at(2, "c"));  // Behind the window (seqs 4, 5): a read from 2.
-  room.Op(b.get(), op_at(0, "b"));  // Older still, while that read is under way.
+TEST_F(SmallWindowTest, AnOlderOpArrivingDuringAHistoryReadWaitsForTheNext) {
+  auto a = JoinOt(90, 1);
+  auto b = JoinOt(91, 2);
+  auto c = JoinOt(92, 3);
+  const std::vector<Patch> log = TypeA(a.get(), 5);
+  room.Op(c.get(), OpAt(2, "c"));  // Behind the window (seqs 4, 5): a read from 2.
+  room.Op(b.get(), OpAt(0, "b"));  // Older still, while that read is under way.
   ASSERT_EQ(host_.history.size(), 1u);
   EXPECT_EQ(host_.history[0], (std::pair<uint64_t, uint64_t>(2, 5)));
   room.OnHistory(2, 5, std::vector<Patch>(log.begin() + 2, log.end()));
-  settle();
+  Persist(room);
   EXPECT_TRUE(b->Errors().empty());
   ASSERT_EQ(host_.history.size(), 2u);
   EXPECT_EQ(host_.history[1], (std::pair<uint64_t, uint64_t>(0, 5)));
   room.OnHistory(0, 5, log);  // Seq 6 (c's op) comes from the window.
-  settle();
+  Persist(room);
   EXPECT_TRUE(b->Errors().empty());
   EXPECT_TRUE(c->Errors().empty());
   ASSERT_EQ(b->All<AckMsg>().size(), 1u);
